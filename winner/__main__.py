@@ -1,0 +1,3 @@
+from winner.cli import main
+
+main()

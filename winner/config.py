@@ -1,0 +1,230 @@
+"""Configuration: YAML -> frozen dataclasses, dotted overrides, validation.
+
+Defaults live in the dataclasses below; a YAML file only says what differs.
+Unknown keys are refused (with the closest valid key suggested), so a typo
+never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from winner.errors import WinnerError
+
+ACTIVATIONS = ("tanh", "sigmoid", "hardtanh", "relu")
+OPTIMIZERS = ("sgd", "adagrad")
+CORRUPTIONS = ("outside", "replace_centre")
+SCHEMES = ("auto", "iob1", "iob2", "iobes")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    train: str = "data/sample/train.txt"
+    dev: str = "data/sample/dev.txt"
+    scheme: str = "auto"  # tag scheme of the files: auto, iob1, iob2 or iobes
+    target: str = "LOC"  # the entity type the model learns
+    label_map: dict = field(default_factory=dict)  # corpus type -> model type
+
+
+@dataclass(frozen=True)
+class FeaturesConfig:
+    half_window: int = 2  # h: a window holds 2h+1 tokens
+    lowercase: bool = True
+    digits_to_zero: bool = True
+    word_dim: int = 50
+    caps_dim: int = 5  # 0 switches the capitalisation feature off
+    vectors: typing.Optional[str] = None  # GloVe / word2vec text file, .txt or .txt.gz
+    freeze_vectors: bool = False
+    min_count: int = 1  # rarer training words map to the unknown-word id
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    hidden: int = 100
+    activation: str = "tanh"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    optimizer: str = "adagrad"
+    lr: float = 0.05
+    epochs: int = 10
+    batch_size: int = 64  # true windows per step
+    k: int = 10  # corrupted windows per true window
+    corruption: str = "outside"  # outside: any non-target window; replace_centre: Collobert's
+    margin: float = 1.0
+    l2: float = 0.0
+    patience: int = 3  # epochs without a better dev F1 before stopping; 0 never stops early
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    run_dir: str = "runs/default"
+
+
+@dataclass(frozen=True)
+class Config:
+    data: DataConfig = field(default_factory=DataConfig)
+    features: FeaturesConfig = field(default_factory=FeaturesConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+SECTIONS = {f.name: f.default_factory for f in dataclasses.fields(Config)}
+
+# (section, key) -> (test, what the value must be)
+_RULES = {
+    ("data", "scheme"): (lambda v: v in SCHEMES, f"one of {', '.join(SCHEMES)}"),
+    ("data", "target"): (lambda v: bool(v.strip()), "a non-empty entity type"),
+    ("features", "half_window"): (lambda v: v >= 0, "an integer >= 0"),
+    ("features", "word_dim"): (lambda v: v >= 1, "an integer >= 1"),
+    ("features", "caps_dim"): (lambda v: v >= 0, "an integer >= 0"),
+    ("features", "min_count"): (lambda v: v >= 1, "an integer >= 1"),
+    ("model", "hidden"): (lambda v: v >= 1, "an integer >= 1"),
+    ("model", "activation"): (lambda v: v in ACTIVATIONS, f"one of {', '.join(ACTIVATIONS)}"),
+    ("train", "optimizer"): (lambda v: v in OPTIMIZERS, f"one of {', '.join(OPTIMIZERS)}"),
+    ("train", "lr"): (lambda v: v > 0, "a number > 0"),
+    ("train", "epochs"): (lambda v: v >= 1, "an integer >= 1"),
+    ("train", "batch_size"): (lambda v: v >= 1, "an integer >= 1"),
+    ("train", "k"): (lambda v: v >= 1, "an integer >= 1"),
+    ("train", "corruption"): (lambda v: v in CORRUPTIONS, f"one of {', '.join(CORRUPTIONS)}"),
+    ("train", "margin"): (lambda v: v > 0, "a number > 0"),
+    ("train", "l2"): (lambda v: v >= 0, "a number >= 0"),
+    ("train", "patience"): (lambda v: v >= 0, "an integer >= 0"),
+    ("output", "run_dir"): (lambda v: bool(v.strip()), "a non-empty path"),
+}
+
+
+def _closest(name: str, options) -> str:
+    match = difflib.get_close_matches(name, list(options), n=1, cutoff=0.5)
+    return f" (did you mean '{match[0]}'?)" if match else ""
+
+
+def _coerce(value, annotation, where: str):
+    """Check one value against its field's type; ints are accepted where floats are."""
+    ann = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", str(annotation))
+    optional = ann.startswith("typing.Optional[") or ann.startswith("Optional[")
+    base = ann.split("[", 1)[1].rstrip("]") if optional else ann
+    if value is None and optional:
+        return None
+    if base == "bool":
+        if isinstance(value, bool):
+            return value
+    elif base == "int":
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif base == "float":
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif base == "str":
+        if isinstance(value, str):
+            return value
+    elif base == "dict":
+        if isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+            return dict(value)
+        raise WinnerError(f"{where}: expected a mapping of names to names, got {value!r}")
+    raise WinnerError(f"{where}: expected {base}{' or null' if optional else ''}, got {value!r}")
+
+
+def from_dict(raw: dict, source: str = "config") -> Config:
+    """Build and validate a Config from nested dicts (YAML content)."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise WinnerError(f"{source}: expected a mapping of sections, got {type(raw).__name__}")
+    sections = {}
+    for name, values in raw.items():
+        if name not in SECTIONS:
+            raise WinnerError(f"{source}: unknown section '{name}'{_closest(str(name), SECTIONS)}")
+        if values is None:
+            values = {}
+        if not isinstance(values, dict):
+            raise WinnerError(f"{source}: section '{name}' must be a mapping of keys to values")
+        cls = SECTIONS[name]
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        checked = {}
+        for key, value in values.items():
+            if key not in fields:
+                raise WinnerError(f"{source}: unknown key '{name}.{key}'{_closest(str(key), fields)}")
+            where = f"{source}: {name}.{key}"
+            value = _coerce(value, fields[key].type, where)
+            rule = _RULES.get((name, key))
+            if rule and value is not None and not rule[0](value):
+                raise WinnerError(f"{where}: must be {rule[1]}, got {value!r}")
+            checked[key] = value
+        sections[name] = cls(**checked)
+    return Config(**sections)
+
+
+def parse_override(text: str) -> tuple[str, str, object]:
+    """'train.lr=0.1' -> ('train', 'lr', 0.1); the value is parsed as YAML."""
+    key, sep, value = text.partition("=")
+    if not sep or key.count(".") != 1 or not all(key.split(".")):
+        raise WinnerError(f"override '{text}': expected section.key=value, e.g. train.lr=0.1")
+    section, name = key.split(".")
+    try:
+        parsed = yaml.safe_load(value) if value.strip() else None
+    except yaml.YAMLError as exc:
+        raise WinnerError(f"override '{text}': cannot parse the value as YAML ({_first_line(exc)})") from None
+    return section, name, parsed
+
+
+def _first_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())
+
+
+def load(path: str | os.PathLike, overrides: typing.Sequence[str] = ()) -> Config:
+    """Read a YAML config, apply 'section.key=value' overrides, validate."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise WinnerError(f"{path}: config file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise WinnerError(f"{path}: cannot read config ({exc.__class__.__name__})") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise WinnerError(f"{path}{line}: invalid YAML: {problem}") from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise WinnerError(f"{path}: expected a mapping of sections, got {type(raw).__name__}")
+    raw = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
+    for text_override in overrides:
+        section, name, value = parse_override(text_override)
+        if section not in SECTIONS:
+            raise WinnerError(f"override '{text_override}': unknown section '{section}'{_closest(section, SECTIONS)}")
+        if not isinstance(raw.get(section) or {}, dict):
+            raise WinnerError(f"{path}: section '{section}' must be a mapping of keys to values")
+        raw.setdefault(section, {})
+        raw[section] = dict(raw[section] or {})
+        raw[section][name] = value
+    return from_dict(raw, source=str(path))
+
+
+def check_paths(config: Config, source: str = "config") -> None:
+    """Every data file the config names must exist before any work starts."""
+    for key, value in (("data.train", config.data.train), ("data.dev", config.data.dev),
+                       ("features.vectors", config.features.vectors)):
+        if value is not None and not Path(value).is_file():
+            raise WinnerError(f"{source}: {key}: file not found: {value}")
+
+
+def dump(config: Config) -> str:
+    return yaml.safe_dump(config.to_dict(), sort_keys=False)

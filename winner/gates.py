@@ -1,0 +1,148 @@
+"""The computation graph's gates, each a pure pair of functions.
+
+    forward(inputs...)   -> (output, cache)
+    backward(upstream, cache) -> gradients of the inputs
+
+Every backward line is one application of the chain rule,
+downstream = upstream x local gradient. Nothing is stored between calls
+except what the cache carries. Shapes: N windows, w = 2h+1 positions,
+d embedding size, D = w * (sum of embedding sizes), H hidden units.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+
+class SparseRows(NamedTuple):
+    """Gradient of an embedding table that touches only some rows: table[rows] += values."""
+
+    rows: np.ndarray  # (R,) distinct row ids, sorted
+    values: np.ndarray  # (R, d)
+
+    def to_dense(self, shape) -> np.ndarray:
+        dense = np.zeros(shape, dtype=self.values.dtype)
+        dense[self.rows] = self.values
+        return dense
+
+
+# --- embedding lookup: x = table[ids], flattened per window -----------------
+
+def lookup_forward(table: np.ndarray, ids: np.ndarray):
+    """table (V, d), ids (N, w) -> out (N, w*d)."""
+    out = table[ids].reshape(len(ids), -1)  # (N, w*d)
+    return out, (ids, table.shape[1])
+
+
+def lookup_backward(dout: np.ndarray, cache) -> SparseRows:
+    """Fan-out adds up: a row used by several positions receives the sum of their gradients."""
+    ids, d = cache
+    return sum_rows(ids.ravel(), dout.reshape(-1, d))  # (N*w,), (N*w, d)
+
+
+def sum_rows(ids: np.ndarray, values: np.ndarray) -> SparseRows:
+    """Sum `values` (M, d) grouped by `ids` (M,).
+
+    Sorting once and adding contiguous runs (np.add.reduceat) gives the same
+    sums as np.add.at, many times faster.
+    """
+    if ids.size == 0:
+        return SparseRows(ids.astype(np.int64), values[:0])
+    order = np.argsort(ids, kind="stable")
+    sorted_ids = ids[order]
+    starts = np.flatnonzero(np.concatenate(([True], sorted_ids[1:] != sorted_ids[:-1])))
+    return SparseRows(sorted_ids[starts], np.add.reduceat(values[order], starts, axis=0))
+
+
+# --- affine: z = W x + b -----------------------------------------------------
+
+def affine_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray):
+    """x (N, D), W (H, D), b (H,) -> z (N, H)."""
+    return x @ W.T + b, (x, W)
+
+
+def affine_backward(dz: np.ndarray, cache):
+    """-> dx (N, D), dW (H, D), db (H,)."""
+    x, W = cache
+    dx = dz @ W  # (N, D): dz/dx = W
+    dW = dz.T @ x  # (H, D): each z_i = W_i . x, so dz_i/dW_i = x
+    db = dz.sum(axis=0)  # (H,): dz/db = 1, summed over windows
+    return dx, dW, db
+
+
+# --- element-wise nonlinearities: h = f(z) ------------------------------------
+
+def tanh_forward(z):
+    h = np.tanh(z)
+    return h, h
+
+
+def tanh_backward(dh, h):
+    return dh * (1.0 - h * h)  # tanh' = 1 - tanh^2
+
+
+def sigmoid_forward(z):
+    h = 0.5 * (1.0 + np.tanh(0.5 * z))  # the same value as 1/(1+e^-z), without overflow
+    return h, h
+
+
+def sigmoid_backward(dh, h):
+    return dh * h * (1.0 - h)  # sigma' = sigma (1 - sigma)
+
+
+def hardtanh_forward(z):
+    return np.clip(z, -1.0, 1.0), z
+
+
+def hardtanh_backward(dh, z):
+    return dh * ((z > -1.0) & (z < 1.0))  # slope 1 inside [-1, 1], 0 outside
+
+
+def relu_forward(z):
+    return np.maximum(z, 0.0), z
+
+
+def relu_backward(dh, z):
+    return dh * (z > 0)
+
+
+ACTIVATIONS = {
+    "tanh": (tanh_forward, tanh_backward),
+    "sigmoid": (sigmoid_forward, sigmoid_backward),
+    "hardtanh": (hardtanh_forward, hardtanh_backward),
+    "relu": (relu_forward, relu_backward),
+}
+
+
+# --- score: s = u . h ---------------------------------------------------------
+
+def dot_forward(h: np.ndarray, u: np.ndarray):
+    """h (N, H), u (H,) -> s (N,)."""
+    return h @ u, (h, u)
+
+
+def dot_backward(ds: np.ndarray, cache):
+    """-> dh (N, H), du (H,)."""
+    h, u = cache
+    dh = np.outer(ds, u)  # (N, H): ds/dh = u
+    du = h.T @ ds  # (H,): ds/du = h, summed over windows
+    return dh, du
+
+
+# --- max-margin loss: J = mean max(0, margin - s + s_c) ----------------------
+
+def hinge_forward(s_true: np.ndarray, s_corrupt: np.ndarray, margin: float = 1.0):
+    """s_true (B,), s_corrupt (B, k) -> J, the mean over the B*k pairs."""
+    gaps = margin - s_true[:, None] + s_corrupt  # (B, k)
+    active = gaps > 0  # pairs that still violate the margin
+    return float(np.sum(gaps, where=active) / gaps.size), (active,)
+
+
+def hinge_backward(dJ: float, cache):
+    """-> ds_true (B,), ds_corrupt (B, k). Satisfied pairs give exactly zero."""
+    (active,) = cache
+    ds_corrupt = active * (dJ / active.size)  # (B, k): dJ/ds_c = +1/(Bk) where active
+    ds_true = -ds_corrupt.sum(axis=1)  # (B,): dJ/ds = -1/(Bk) per active pair
+    return ds_true, ds_corrupt

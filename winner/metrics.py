@@ -1,0 +1,161 @@
+"""Entity-level scores with conlleval's chunk rules, and the threshold search.
+
+An entity is counted correct only when its start, end and type all match a
+gold entity. Improper sequences are repaired as conlleval repairs them: an
+I- tag that follows O, or a tag of another type, opens a new entity. IOBES
+tags are read with the rules of the IOBES-aware conlleval (E- and S- close
+an entity), which seqeval's default mode shares.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+
+def _split(tag: str) -> tuple[str, str]:
+    if tag == "O":
+        return "O", ""
+    return tag[0], tag[2:]
+
+
+def _ends(prev_tag, tag, prev_type, type_) -> bool:
+    """conlleval's endOfChunk: does an entity end between the previous token and this one?"""
+    if prev_tag in ("E", "S"):
+        return True
+    if prev_tag in ("B", "I") and tag in ("B", "S", "O"):
+        return True
+    return prev_tag != "O" and prev_type != type_
+
+
+def _starts(prev_tag, tag, prev_type, type_) -> bool:
+    """conlleval's startOfChunk: does an entity start at this token?"""
+    if tag in ("B", "S"):
+        return True
+    if tag in ("I", "E") and prev_tag in ("E", "S", "O"):
+        return True
+    return tag != "O" and prev_type != type_
+
+
+def chunks(tags) -> list[tuple[str, int, int]]:
+    """Entities of one sentence as (type, start, end), end exclusive."""
+    found = []
+    prev_tag, prev_type, start = "O", "", None
+    for i, tag in enumerate(list(tags) + ["O"]):
+        tag_, type_ = _split(tag)
+        if start is not None and _ends(prev_tag, tag_, prev_type, type_):
+            found.append((prev_type, start, i))
+            start = None
+        if _starts(prev_tag, tag_, prev_type, type_):
+            start = i
+        prev_tag, prev_type = tag_, type_
+    return found
+
+
+@dataclass(frozen=True)
+class Scores:
+    precision: float
+    recall: float
+    f1: float
+    gold: int  # entities in the gold standard
+    predicted: int  # entities the model found
+    correct: int  # predicted entities that match a gold one exactly
+
+    @classmethod
+    def from_counts(cls, gold: int, predicted: int, correct: int) -> "Scores":
+        p = correct / predicted if predicted else 0.0
+        r = correct / gold if gold else 0.0
+        f = 2 * p * r / (p + r) if p + r else 0.0
+        return cls(p, r, f, gold, predicted, correct)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def score_spans(gold: set, predicted: set) -> Scores:
+    """Scores of two sets of (sentence, type, start, end) entities."""
+    return Scores.from_counts(len(gold), len(predicted), len(gold & predicted))
+
+
+def score_tags(gold_sentences, predicted_sentences, entity_type: str | None = None) -> Scores:
+    """conlleval's entity scores of tag sequences, for one type or (None) for all."""
+    gold, predicted = set(), set()
+    for index, (g, p) in enumerate(zip(gold_sentences, predicted_sentences)):
+        gold |= {(index, *c) for c in chunks(g) if entity_type in (None, c[0])}
+        predicted |= {(index, *c) for c in chunks(p) if entity_type in (None, c[0])}
+    return score_spans(gold, predicted)
+
+
+class SpanScorer:
+    """Scores binary token decisions against gold entities of one type, fast.
+
+    Tokens of all sentences are concatenated; a predicted entity is a maximal
+    run of positive tokens inside one sentence. Gold and predicted entities are
+    encoded as integers start * (n + 1) + end so that matching is one np.isin.
+    """
+
+    def __init__(self, sentence_lengths, gold_tag_sentences, entity_type: str):
+        lengths = np.asarray(sentence_lengths, dtype=np.int64)
+        self.n = int(lengths.sum())
+        offsets = np.concatenate(([0], np.cumsum(lengths)))
+        self.first = np.zeros(self.n, bool)
+        self.first[offsets[:-1][lengths > 0]] = True
+        self.last = np.zeros(self.n, bool)
+        self.last[offsets[1:][lengths > 0] - 1] = True
+        keys = [(offsets[i] + s) * (self.n + 1) + offsets[i] + e
+                for i, tags in enumerate(gold_tag_sentences)
+                for (t, s, e) in chunks(tags) if t == entity_type]
+        self.gold_keys = np.unique(np.array(keys, dtype=np.int64))
+
+    def predicted_keys(self, positive: np.ndarray) -> np.ndarray:
+        prev = np.concatenate(([False], positive[:-1])) & ~self.first
+        nxt = np.concatenate((positive[1:], [False])) & ~self.last
+        starts = np.flatnonzero(positive & ~prev)
+        ends = np.flatnonzero(positive & ~nxt) + 1
+        return starts * (self.n + 1) + ends
+
+    def __call__(self, positive: np.ndarray) -> Scores:
+        keys = self.predicted_keys(positive)
+        correct = int(np.isin(keys, self.gold_keys, assume_unique=True).sum())
+        return Scores.from_counts(len(self.gold_keys), len(keys), correct)
+
+
+def best_threshold(scores: np.ndarray, scorer: SpanScorer, candidates: int = 400) -> tuple[float, Scores]:
+    """The threshold that maximises entity F1 on these scores (ties: the higher threshold).
+
+    Candidates lie midway between neighbouring scores, at evenly spaced ranks
+    among the highest scores: a threshold only matters where it separates two.
+    """
+    if scores.size == 0:
+        return 0.0, scorer(np.zeros(0, bool))
+    ordered = np.sort(scores)[::-1]
+    top = min(ordered.size, 4 * max(len(scorer.gold_keys), 1) + 100)
+    ranks = np.unique(np.linspace(0, top - 1, min(candidates, top)).astype(int))
+    following = np.minimum(ranks + 1, ordered.size - 1)
+    thresholds = (ordered[ranks] + ordered[following]) / 2.0
+    thresholds = np.concatenate(([ordered[0] + 1.0], thresholds))  # also: nothing positive
+    best = (-1.0, 0.0, None)
+    for t in thresholds:
+        result = scorer(scores > t)
+        if result.f1 > best[0]:
+            best = (result.f1, float(t), result)
+    return best[1], best[2]
+
+
+def token_accuracy(gold_positive: np.ndarray, predicted_positive: np.ndarray) -> float:
+    """Share of tokens whose inside/outside decision is right (not an entity score)."""
+    return float((gold_positive == predicted_positive).mean()) if gold_positive.size else 0.0
+
+
+def report(scores: Scores, entity_type: str, tokens: int, accuracy: float) -> str:
+    """A conlleval-style text report."""
+    return (
+        f"processed {tokens} tokens with {scores.gold} phrases; "
+        f"found: {scores.predicted} phrases; correct: {scores.correct}.\n"
+        f"accuracy: {100 * accuracy:6.2f}% (tokens, inside/outside {entity_type}); "
+        f"precision: {100 * scores.precision:6.2f}%; recall: {100 * scores.recall:6.2f}%; "
+        f"FB1: {100 * scores.f1:6.2f}\n"
+        f"{entity_type:>17}: precision: {100 * scores.precision:6.2f}%; "
+        f"recall: {100 * scores.recall:6.2f}%; FB1: {100 * scores.f1:6.2f}  {scores.predicted}\n"
+    )

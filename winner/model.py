@@ -1,0 +1,115 @@
+"""The window scorer: the computation graph, composed from gates in order.
+
+    ids (N, w) -lookup-> x (N, D) -affine(W, b)-> z (N, H) -f-> h (N, H) -dot(u)-> s (N,)
+    J = mean over pairs max(0, margin - s_true + s_corrupt)
+
+Legend: N windows, w = 2h+1 positions, d word size, c caps size,
+D = w * (d + c), H hidden size. Parameters and gradients are dicts with the
+same keys: E_word (V, d), E_caps (6, c), W (H, D), b (H,), u (H,).
+Embedding-table gradients are SparseRows: only the rows a batch touched.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from winner import gates
+
+FEATURES = ("word", "caps")  # window id arrays, in the order their embeddings are concatenated into x
+
+
+def init_params(word_table: np.ndarray, caps_table: np.ndarray | None, width: int, hidden: int,
+                rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Glorot-uniform W and u, zero b; the embedding tables come ready-made."""
+    params = {"E_word": word_table}
+    if caps_table is not None:
+        params["E_caps"] = caps_table
+    D = width * sum(params[f"E_{name}"].shape[1] for name in feature_names(params))
+    limit_w = np.sqrt(6.0 / (D + hidden))
+    limit_u = np.sqrt(6.0 / (hidden + 1))
+    params["W"] = rng.uniform(-limit_w, limit_w, (hidden, D)).astype(np.float32)
+    params["b"] = np.zeros(hidden, np.float32)
+    params["u"] = rng.uniform(-limit_u, limit_u, hidden).astype(np.float32)
+    return params
+
+
+def feature_names(params) -> list[str]:
+    return [name for name in FEATURES if f"E_{name}" in params]
+
+
+def forward(params, windows: dict[str, np.ndarray], activation: str):
+    """windows: {feature: (N, w) ids} -> s (N,), cache for backward."""
+    f_forward, _ = gates.ACTIVATIONS[activation]
+    lookups, parts = [], []
+    for name in feature_names(params):
+        part, cache = gates.lookup_forward(params[f"E_{name}"], windows[name])  # (N, w*d)
+        parts.append(part)
+        lookups.append((name, cache))
+    x = np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]  # (N, D)
+    z, affine = gates.affine_forward(x, params["W"], params["b"])  # (N, H)
+    h, act = f_forward(z)  # (N, H)
+    s, dot = gates.dot_forward(h, params["u"])  # (N,)
+    return s, {"lookups": lookups, "affine": affine, "activation": act, "dot": dot, "fn": activation}
+
+
+def backward(ds: np.ndarray, cache, frozen=()) -> dict:
+    """ds (N,) = dJ/ds -> gradients of every parameter not in `frozen`."""
+    _, f_backward = gates.ACTIVATIONS[cache["fn"]]
+    dh, du = gates.dot_backward(ds, cache["dot"])  # (N, H), (H,)
+    dz = f_backward(dh, cache["activation"])  # (N, H)
+    dx, dW, db = gates.affine_backward(dz, cache["affine"])  # (N, D), (H, D), (H,)
+    grads = {"W": dW, "b": db, "u": du}
+    offset = 0
+    for name, (ids, d) in cache["lookups"]:
+        width = ids.shape[1] * d
+        key = f"E_{name}"
+        if key not in frozen:
+            grads[key] = gates.lookup_backward(dx[:, offset: offset + width], (ids, d))
+        offset += width
+    return grads
+
+
+def select_windows(cache, rows: np.ndarray):
+    """The cache of a forward pass restricted to some of its windows."""
+    x, W = cache["affine"]
+    h, u = cache["dot"]
+    return {
+        "lookups": [(name, (ids[rows], d)) for name, (ids, d) in cache["lookups"]],
+        "affine": (x[rows], W),
+        "activation": cache["activation"][rows],
+        "dot": (h[rows], u),
+        "fn": cache["fn"],
+    }
+
+
+def score(params, windows: dict[str, np.ndarray], activation: str, batch: int = 16384) -> np.ndarray:
+    """s (N,) for every window, in batches so memory stays flat on large corpora."""
+    n = len(next(iter(windows.values())))
+    out = np.empty(n, dtype=params["W"].dtype)
+    for start in range(0, n, batch):
+        part = {k: v[start: start + batch] for k, v in windows.items()}
+        out[start: start + batch], _ = forward(params, part, activation)
+    return out
+
+
+def loss_and_grads(params, true_windows, corrupt_windows, activation: str, margin: float = 1.0,
+                   frozen=(), skip_satisfied: bool = True):
+    """Max-margin loss of B true windows against k corrupted ones each.
+
+    true_windows: {feature: (B, w)}; corrupt_windows: {feature: (B*k, w)},
+    the k corrupted windows of true window i at rows i*k ... i*k+k-1.
+    Returns (J, grads, active_pairs). With skip_satisfied, backward runs only
+    on windows whose pairs still violate the margin: the others have
+    dJ/ds = 0 exactly and add nothing to any gradient.
+    """
+    B = len(next(iter(true_windows.values())))
+    both = {k: np.concatenate([true_windows[k], corrupt_windows[k]]) for k in true_windows}  # (B + Bk, w)
+    s, cache = forward(params, both, activation)  # (B + Bk,)
+    s_true, s_corrupt = s[:B], s[B:].reshape(B, -1)  # (B,), (B, k)
+    J, hinge = gates.hinge_forward(s_true, s_corrupt, margin)
+    ds_true, ds_corrupt = gates.hinge_backward(1.0, hinge)
+    ds = np.concatenate([ds_true, ds_corrupt.ravel()]).astype(s.dtype)  # (B + Bk,)
+    if skip_satisfied:
+        rows = np.flatnonzero(ds)
+        cache, ds = select_windows(cache, rows), ds[rows]
+    return J, backward(ds, cache, frozen), int(hinge[0].sum())

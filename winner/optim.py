@@ -1,0 +1,44 @@
+"""Parameter updates: plain SGD and AdaGrad, with optional L2.
+
+One loop over the parameter keys serves every parameter. Dense gradients
+update the whole array; SparseRows gradients update only the rows a batch
+touched, so a step costs the same whatever the vocabulary size.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from winner.gates import SparseRows
+
+EPS = 1e-10  # keeps AdaGrad's first step finite
+
+
+class Optimizer:
+    """SGD or AdaGrad over a params dict; `state` holds AdaGrad's squared-gradient sums."""
+
+    def __init__(self, params: dict, method: str = "adagrad", lr: float = 0.05, l2: float = 0.0):
+        self.method, self.lr, self.l2 = method, lr, l2
+        self.state = {k: np.zeros_like(v) for k, v in params.items()} if method == "adagrad" else {}
+
+    def step(self, params: dict, grads: dict) -> None:
+        for key, grad in grads.items():
+            if isinstance(grad, SparseRows):
+                rows, g = grad.rows, grad.values
+                if self.l2 and key.startswith("E_"):
+                    g = g + self.l2 * params[key][rows]
+                params[key][rows] -= self._scaled(key, g, rows)
+            else:
+                if self.l2 and key != "b":  # biases are not shrunk
+                    grad = grad + self.l2 * params[key]
+                params[key] -= self._scaled(key, grad, None)
+
+    def _scaled(self, key: str, grad: np.ndarray, rows) -> np.ndarray:
+        if self.method == "sgd":
+            return self.lr * grad
+        acc = self.state[key]
+        if rows is None:
+            acc += grad * grad
+            return self.lr * grad / (np.sqrt(acc) + EPS)
+        acc[rows] += grad * grad
+        return self.lr * grad / (np.sqrt(acc[rows]) + EPS)
