@@ -84,7 +84,7 @@ def load(directory) -> LoadedModel:
         if not (directory / name).is_file():
             raise WinnerError(f"{directory / name}: missing from the model directory")
     meta = _read_meta(directory / "meta.json")
-    config = _read_config(directory / "config.yaml")
+    config = config_module.load(directory / "config.yaml")
     words = (directory / "vocab.txt").read_text(encoding="utf-8").split("\n")
     if words and words[-1] == "":
         words.pop()
@@ -115,16 +115,15 @@ def _read_meta(path: Path) -> dict:
     return meta
 
 
-def _read_config(path: Path) -> config_module.Config:
-    return config_module.load(path)
-
-
 def _read_weights(path: Path) -> dict:
+    # np.load treats anything that is not a zip or .npy file as a pickle; refuse it before that.
+    if not zipfile.is_zipfile(path):
+        raise WinnerError(f"{path}: truncated or corrupted weights (not an .npz archive)")
     try:
         with np.load(path, allow_pickle=False) as archive:
             return {key: archive[key] for key in archive.files}
     except ValueError as exc:
-        if "allow_pickle" in str(exc) or "Object arrays" in str(exc):
+        if "Object arrays" in str(exc):
             raise WinnerError(f"{path}: holds object arrays, which are never unpickled; not a winner model") from None
         raise WinnerError(f"{path}: corrupted weights ({' '.join(str(exc).split())})") from None
     except (zipfile.BadZipFile, EOFError, OSError, KeyError) as exc:

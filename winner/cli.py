@@ -32,6 +32,11 @@ def err(message: str) -> None:
     typer.echo(message, err=True)
 
 
+def one_line(message: str) -> str:
+    """Errors are one line even when they quote user input that holds line breaks."""
+    return message.replace("\r", "\\r").replace("\n", "\\n")
+
+
 def user_errors(command):
     """Turn the errors a user can cause into one line on stderr and exit code 1."""
 
@@ -40,7 +45,7 @@ def user_errors(command):
         try:
             return command(*args, **kwargs)
         except WinnerError as exc:
-            err(f"error: {exc}")
+            err(f"error: {one_line(str(exc))}")
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
             err("interrupted")
@@ -143,6 +148,8 @@ def main() -> None:
             raise
         ctx = getattr(exc, "ctx", None)
         command = ctx.command_path if ctx is not None else "winner"
-        err(f"error: {' '.join(exc.format_message().split())} (see '{command} --help')")
+        message = " ".join(exc.format_message().split())
+        if message:  # empty when `winner` alone has printed the help
+            err(f"error: {message} (see '{command} --help')")
         code = 1
     sys.exit(code if isinstance(code, int) else 0)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import os
 import typing
 from dataclasses import dataclass, field
@@ -60,7 +61,7 @@ class TrainConfig:
     k: int = 10  # corrupted windows per true window
     corruption: str = "outside"  # outside: any non-target window; replace_centre: Collobert's
     margin: float = 1.0
-    l2: float = 0.0
+    l2: float = 0.0  # weight decay on W and u
     patience: int = 3  # epochs without a better dev F1 before stopping; 0 never stops early
     seed: int = 0
 
@@ -127,6 +128,8 @@ def _coerce(value, annotation, where: str):
             return value
     elif base == "float":
         if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if not math.isfinite(value):
+                raise WinnerError(f"{where}: must be a finite number, got {value!r}")
             return float(value)
     elif base == "str":
         if isinstance(value, str):

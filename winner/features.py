@@ -40,7 +40,7 @@ def caps_class(token: str) -> int:
         return 1
     if token.isupper():
         return 2
-    if token[0].isupper() and (len(token) == 1 or not any(c.isupper() for c in token[1:])):
+    if token[0].isupper() and not any(c.isupper() for c in token[1:]):
         return 3
     return 4
 
@@ -102,7 +102,7 @@ class Featurizer:
 def _centre_windows(padded_pieces: list[np.ndarray], h: int) -> np.ndarray:
     """Windows of 2h+1 around every real token of the concatenated padded sentences."""
     flat = np.concatenate(padded_pieces) if padded_pieces else np.zeros(0, np.int32)
-    if flat.size == 0:
+    if flat.size < 2 * h + 1:  # no real token at all: only padding, if anything
         return np.zeros((0, 2 * h + 1), np.int32)
     is_real = np.ones(flat.size, bool)
     # pieces come in threes: left pad, tokens, right pad

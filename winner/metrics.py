@@ -132,9 +132,9 @@ def best_threshold(scores: np.ndarray, scorer: SpanScorer, candidates: int = 400
     ordered = np.sort(scores)[::-1]
     top = min(ordered.size, 4 * max(len(scorer.gold_keys), 1) + 100)
     ranks = np.unique(np.linspace(0, top - 1, min(candidates, top)).astype(int))
-    following = np.minimum(ranks + 1, ordered.size - 1)
-    thresholds = (ordered[ranks] + ordered[following]) / 2.0
-    thresholds = np.concatenate(([ordered[0] + 1.0], thresholds))  # also: nothing positive
+    below = np.concatenate((ordered, [ordered[-1] - 1.0]))  # past the lowest score: everything positive
+    thresholds = (below[ranks] + below[ranks + 1]) / 2.0
+    thresholds = np.concatenate(([ordered[0] + 1.0], thresholds))  # above the highest: nothing positive
     best = (-1.0, 0.0, None)
     for t in thresholds:
         result = scorer(scores > t)

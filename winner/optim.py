@@ -3,6 +3,8 @@
 One loop over the parameter keys serves every parameter. Dense gradients
 update the whole array; SparseRows gradients update only the rows a batch
 touched, so a step costs the same whatever the vocabulary size.
+L2 shrinks the weights W and u only: shrinking embedding rows would depend on
+which rows a step happens to touch, and biases are not shrunk by convention.
 """
 
 from __future__ import annotations
@@ -24,12 +26,9 @@ class Optimizer:
     def step(self, params: dict, grads: dict) -> None:
         for key, grad in grads.items():
             if isinstance(grad, SparseRows):
-                rows, g = grad.rows, grad.values
-                if self.l2 and key.startswith("E_"):
-                    g = g + self.l2 * params[key][rows]
-                params[key][rows] -= self._scaled(key, g, rows)
+                params[key][grad.rows] -= self._scaled(key, grad.values, grad.rows)
             else:
-                if self.l2 and key != "b":  # biases are not shrunk
+                if self.l2 and key in ("W", "u"):
                     grad = grad + self.l2 * params[key]
                 params[key] -= self._scaled(key, grad, None)
 

@@ -1,0 +1,106 @@
+"""The training loop on the sample corpus: sampling, stopping, freezing, divergence."""
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+from winner import config as config_module, model, recipe, run, train
+from winner.errors import WinnerError
+
+
+def sample_config(**train_changes):
+    cfg = config_module.Config()
+    return dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, **train_changes))
+
+
+@pytest.fixture(scope="module")
+def prepared():
+    return recipe.prepare(sample_config(), np.random.default_rng(0))
+
+
+def test_outside_corruption_draws_only_non_target_centres(prepared):
+    data = prepared.train
+    negatives = np.flatnonzero(~data.positive)
+    batch = np.flatnonzero(data.positive)[:5]
+    windows = train.corrupt(data, batch, 7, "outside", negatives, 100, np.random.default_rng(1))
+    assert windows["word"].shape == (35, 5)
+    centre_ids = windows["word"][:, 2]
+    # every drawn window is one of the training windows whose centre is outside a location
+    negative_windows = {tuple(row) for row in data.ids["word"][negatives]}
+    assert all(tuple(row) in negative_windows for row in windows["word"])
+    assert len(set(centre_ids)) > 1
+
+
+def test_replace_centre_changes_only_the_centre_word(prepared):
+    data = prepared.train
+    batch = np.flatnonzero(data.positive)[:4]
+    vocab_size = prepared.params["E_word"].shape[0]
+    windows = train.corrupt(data, batch, 3, "replace_centre", None, vocab_size, np.random.default_rng(2))
+    originals = data.take(np.repeat(batch, 3))
+    assert np.array_equal(np.delete(windows["word"], 2, axis=1), np.delete(originals["word"], 2, axis=1))
+    assert np.array_equal(windows["caps"], originals["caps"])
+    assert ((windows["word"][:, 2] >= 3) & (windows["word"][:, 2] < vocab_size)).all()
+
+
+def test_epochs_report_progress_and_best(prepared):
+    params = {k: v.copy() for k, v in prepared.params.items()}
+    results = list(train.train_epochs(params, prepared.train, prepared.dev, sample_config(epochs=4, patience=0).train,
+                                      "tanh", np.random.default_rng(0)))
+    assert [r.epoch for r in results] == [1, 2, 3, 4]
+    assert results[-1].loss < results[0].loss
+    best_so_far = -1.0
+    for r in results:
+        assert r.is_best == (r.dev.f1 > best_so_far)
+        best_so_far = max(best_so_far, r.dev.f1)
+        assert r.windows_per_s > 0 and 0 <= r.dev.f1 <= 1
+    assert results[-1].dev.f1 > 0.3  # it learns something on the sample corpus
+
+
+def test_early_stopping_after_patience(prepared):
+    """With a learning rate too small to change anything, dev F1 never improves after epoch 1."""
+    params = {k: v.copy() for k, v in prepared.params.items()}
+    cfg = sample_config(epochs=10, patience=2, lr=1e-12, optimizer="sgd").train
+    results = list(train.train_epochs(params, prepared.train, prepared.dev, cfg, "tanh", np.random.default_rng(0)))
+    assert [r.epoch for r in results] == [1, 2, 3]
+    assert results[-1].stop_reason and "early stop" in results[-1].stop_reason
+
+
+def test_frozen_table_does_not_move(prepared):
+    params = {k: v.copy() for k, v in prepared.params.items()}
+    before = params["E_word"].copy()
+    list(train.train_epochs(params, prepared.train, prepared.dev, sample_config(epochs=1).train, "tanh",
+                            np.random.default_rng(0), frozen=("E_word",)))
+    assert np.array_equal(params["E_word"], before)
+    assert not np.array_equal(params["W"], prepared.params["W"])
+
+
+def test_divergence_stops_and_keeps_the_last_good_model(tmp_path, monkeypatch):
+    """A loss that turns NaN ends training with a message naming the learning rate; model-best survives."""
+    real = model.loss_and_grads
+    calls = {"n": 0}
+
+    def turns_nan_in_epoch_two(*args, **kwargs):
+        loss, grads, active = real(*args, **kwargs)
+        calls["n"] += 1
+        return (float("nan") if calls["n"] > 40 else loss), grads, active
+
+    monkeypatch.setattr(model, "loss_and_grads", turns_nan_in_epoch_two)
+    config_path = tmp_path / "c.yaml"
+    config_path.write_text(f"train: {{epochs: 5, batch_size: 16}}\noutput: {{run_dir: {tmp_path / 'run'}}}\n")
+    with pytest.raises(WinnerError, match="train.lr"):
+        run.run_training(config_path, [], log=lambda line: None)
+    best = json.loads((tmp_path / "run" / "model-best" / "meta.json").read_text())
+    assert best["epoch"] == 1
+    rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert rows[-1]["loss"] is None
+
+
+def test_no_target_entities_is_a_clear_error(tmp_path):
+    corpus = tmp_path / "t.txt"
+    corpus.write_text("Rome B-PER\nis O\nold O\n")
+    cfg = config_module.Config()
+    cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, train=str(corpus), dev=str(corpus)))
+    with pytest.raises(WinnerError, match="no 'LOC' entities"):
+        recipe.prepare(cfg, np.random.default_rng(0))
