@@ -32,7 +32,7 @@ class SparseRows(NamedTuple):
 
 def lookup_forward(table: np.ndarray, ids: np.ndarray):
     """table (V, d), ids (N, w) -> out (N, w*d)."""
-    out = table[ids].reshape(len(ids), -1)  # (N, w*d)
+    out = np.take(table, ids, axis=0).reshape(len(ids), -1)  # (N, w*d); np.take gathers rows faster than table[ids]
     return out, (ids, table.shape[1])
 
 
@@ -45,15 +45,21 @@ def lookup_backward(dout: np.ndarray, cache) -> SparseRows:
 def sum_rows(ids: np.ndarray, values: np.ndarray) -> SparseRows:
     """Sum `values` (M, d) grouped by `ids` (M,).
 
-    Sorting once and adding contiguous runs (np.add.reduceat) gives the same
-    sums as np.add.at, many times faster.
+    Sorting once puts equal ids next to each other. Most ids occur once, so the
+    first row of each run is copied and only the repeats are added to it:
+    the same sums as np.add.at (in the same order), many times faster.
     """
     if ids.size == 0:
         return SparseRows(ids.astype(np.int64), values[:0])
     order = np.argsort(ids, kind="stable")
-    sorted_ids = ids[order]
-    starts = np.flatnonzero(np.concatenate(([True], sorted_ids[1:] != sorted_ids[:-1])))
-    return SparseRows(sorted_ids[starts], np.add.reduceat(values[order], starts, axis=0))
+    sorted_ids, sorted_values = ids[order], values[order]  # (M,), (M, d)
+    first = np.concatenate(([True], sorted_ids[1:] != sorted_ids[:-1]))  # (M,) starts a run
+    summed = sorted_values[first]  # (R, d)
+    repeats = ~first
+    if repeats.any():
+        run = np.cumsum(first) - 1  # (M,) which run each sorted row belongs to
+        np.add.at(summed, run[repeats], sorted_values[repeats])
+    return SparseRows(sorted_ids[first], summed)
 
 
 # --- affine: z = W x + b -----------------------------------------------------

@@ -39,5 +39,6 @@ class Optimizer:
         if rows is None:
             acc += grad * grad
             return self.lr * grad / (np.sqrt(acc) + EPS)
-        acc[rows] += grad * grad
-        return self.lr * grad / (np.sqrt(acc[rows]) + EPS)
+        touched = acc[rows] + grad * grad  # (R, d): gathered once, written back once
+        acc[rows] = touched
+        return self.lr * grad / (np.sqrt(touched) + EPS)

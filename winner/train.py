@@ -25,7 +25,7 @@ class Windows:
     positive: np.ndarray  # (N,) bool
 
     def take(self, rows: np.ndarray) -> dict[str, np.ndarray]:
-        return {name: ids[rows] for name, ids in self.ids.items()}
+        return {name: np.take(ids, rows, axis=0) for name, ids in self.ids.items()}
 
 
 @dataclass
