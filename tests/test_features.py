@@ -166,7 +166,9 @@ def test_windows_centre_column_is_the_token_ids():
     sentences = [["The", "U.S.", "and", "1996"], ["Paris"], ["Tokyo", "now"]]
     f = featurizer(sentences[:2], half_window=2)
     centre = f.windows(sentences)["word"][:, 2]
-    assert centre.tolist() == f.word_ids([t for s in sentences for t in s]).tolist()
+    expected = [f.vocab.index.get(normalise(t), 0) for s in sentences for t in s]
+    assert centre.tolist() == expected
+    assert expected.count(0) == 2  # only Tokyo and now are outside the vocabulary
 
 
 def test_windows_with_half_window_0_are_just_the_ids():

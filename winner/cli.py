@@ -125,7 +125,7 @@ def predict(
     format: PredictFormat = typer.Option(PredictFormat.inline, "--format", help="inline: [LOC Paris] marks; conll: token and tag per line; json: one object per line."),
 ):
     """Tag raw text: every token whose window scores above the model's threshold is a location."""
-    from winner.run import predict_lines
+    from winner.tagger import predict_lines
 
     if text is None or text == "-":
         lines = (line.rstrip("\r\n") for line in sys.stdin)

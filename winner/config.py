@@ -8,7 +8,6 @@ never silently falls back to a default.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 import os
 import typing
@@ -109,6 +108,8 @@ _RULES = {
 
 
 def _closest(name: str, options) -> str:
+    import difflib  # only on the error path
+
     match = difflib.get_close_matches(name, list(options), n=1, cutoff=0.5)
     return f" (did you mean '{match[0]}'?)" if match else ""
 

@@ -159,3 +159,13 @@ _TOKEN = re.compile(
 def tokenize(text: str) -> list[tuple[str, int, int]]:
     """Split raw text into (token, start, end) with character offsets into `text`."""
     return [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+
+
+def spans(text: str) -> list[tuple[int, int]]:
+    """The (start, end) character offsets of tokenize(text)'s tokens."""
+    return [m.span() for m in _TOKEN.finditer(text)]
+
+
+def split(text: str) -> list[str]:
+    """The tokens of tokenize(text) without their offsets, several times faster."""
+    return _TOKEN.findall(text)

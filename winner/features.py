@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -78,39 +78,45 @@ class Featurizer:
     half_window: int
     lowercase: bool = True
     digits_to_zero: bool = True
+    # token -> (word id, caps class): text repeats its words, so each is looked up once
+    _memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def width(self) -> int:
         return 2 * self.half_window + 1
 
-    def word_ids(self, tokens) -> np.ndarray:
-        index, lc, dz = self.vocab.index, self.lowercase, self.digits_to_zero
-        return np.fromiter((index.get(normalise(t, lc, dz), 0) for t in tokens), dtype=np.int32, count=len(tokens))
+    def _ids(self, token: str) -> tuple[int, int]:
+        ids = self._memo.get(token)
+        if ids is None:
+            ids = (self.vocab.index.get(normalise(token, self.lowercase, self.digits_to_zero), 0), caps_class(token))
+            self._memo[token] = ids
+        return ids
 
     def windows(self, sentences) -> dict[str, np.ndarray]:
         """{'word': (N, 2h+1), 'caps': (N, 2h+1)} int32 ids for the N tokens of all sentences, in order."""
-        h = self.half_window
-        words, caps = [], []
-        left_w, right_w = np.full(h, 1, np.int32), np.full(h, 2, np.int32)
-        pad_c = np.full(h, CAPS_BOUNDARY, np.int32)
-        for tokens in sentences:
-            words += [left_w, self.word_ids(tokens), right_w]
-            caps += [pad_c, np.fromiter(map(caps_class, tokens), np.int32, len(tokens)), pad_c]
-        return {"word": _centre_windows(words, h), "caps": _centre_windows(caps, h)}
+        sentences = list(sentences)
+        lengths = np.fromiter(map(len, sentences), np.int64, len(sentences))  # (S,)
+        memo = self._memo
+        ids = np.array([memo[t] if t in memo else self._ids(t) for tokens in sentences for t in tokens],
+                       np.int32).reshape(-1, 2)  # (N, 2)
+        return {"word": _centre_windows(ids[:, 0], lengths, self.half_window, left=1, right=2),
+                "caps": _centre_windows(ids[:, 1], lengths, self.half_window, left=CAPS_BOUNDARY, right=CAPS_BOUNDARY)}
 
 
-def _centre_windows(padded_pieces: list[np.ndarray], h: int) -> np.ndarray:
-    """Windows of 2h+1 around every real token of the concatenated padded sentences."""
-    flat = np.concatenate(padded_pieces) if padded_pieces else np.zeros(0, np.int32)
-    if flat.size < 2 * h + 1:  # no real token at all: only padding, if anything
+def _centre_windows(ids: np.ndarray, lengths: np.ndarray, h: int, left: int, right: int) -> np.ndarray:
+    """(N, 2h+1) windows around each of the N tokens of sentences laid end to end.
+
+    Every sentence gets h `left` ids before it and h `right` ids after it, so
+    that no window reaches into a neighbouring sentence.
+    """
+    n = ids.size
+    if n == 0:
         return np.zeros((0, 2 * h + 1), np.int32)
-    is_real = np.ones(flat.size, bool)
-    # pieces come in threes: left pad, tokens, right pad
-    offset = 0
-    for i, piece in enumerate(padded_pieces):
-        if i % 3 != 1:
-            is_real[offset: offset + piece.size] = False
-        offset += piece.size
-    all_windows = np.lib.stride_tricks.sliding_window_view(flat, 2 * h + 1)  # (len - 2h, 2h+1)
-    centres = np.flatnonzero(is_real) - h
-    return np.ascontiguousarray(all_windows[centres])
+    sentence = np.repeat(np.arange(lengths.size), lengths)  # (N,) sentence of each token
+    position = np.arange(n) + (2 * sentence + 1) * h  # (N,) where each token lands in the padded row
+    padded = np.full(n + 2 * h * lengths.size, right, np.int32)
+    starts = np.cumsum(lengths) - lengths + 2 * h * np.arange(lengths.size)  # (S,) first pad of each sentence
+    padded[(starts[:, None] + np.arange(h)).ravel()] = left
+    padded[position] = ids
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * h + 1)  # (len - 2h, 2h+1)
+    return np.ascontiguousarray(windows[position - h])

@@ -66,7 +66,9 @@ def sum_rows(ids: np.ndarray, values: np.ndarray) -> SparseRows:
 
 def affine_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray):
     """x (N, D), W (H, D), b (H,) -> z (N, H)."""
-    return x @ W.T + b, (x, W)
+    z = x @ W.T  # (N, H)
+    z += b  # in place: no second (N, H) array
+    return z, (x, W)
 
 
 def affine_backward(dz: np.ndarray, cache):

@@ -87,6 +87,26 @@ def score_tags(gold_sentences, predicted_sentences, entity_type: str | None = No
     return score_spans(gold, predicted)
 
 
+def sentence_edges(lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(N,) bool masks of the first and the last token of each sentence laid end to end."""
+    n = int(lengths.sum())
+    ends = np.cumsum(lengths)
+    first, last = np.zeros(n, bool), np.zeros(n, bool)
+    first[(ends - lengths)[lengths > 0]] = True
+    last[ends[lengths > 0] - 1] = True
+    return first, last
+
+
+def runs_within(positive: np.ndarray, first: np.ndarray, last: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Maximal runs of positive tokens that stay inside one sentence: (starts, ends), ends exclusive.
+
+    Consecutive positive tokens form one entity; a sentence edge always ends one.
+    """
+    prev = np.concatenate(([False], positive[:-1])) & ~first
+    nxt = np.concatenate((positive[1:], [False])) & ~last
+    return np.flatnonzero(positive & ~prev), np.flatnonzero(positive & ~nxt) + 1
+
+
 class SpanScorer:
     """Scores binary token decisions against gold entities of one type, fast.
 
@@ -99,20 +119,14 @@ class SpanScorer:
         lengths = np.asarray(sentence_lengths, dtype=np.int64)
         self.n = int(lengths.sum())
         offsets = np.concatenate(([0], np.cumsum(lengths)))
-        self.first = np.zeros(self.n, bool)
-        self.first[offsets[:-1][lengths > 0]] = True
-        self.last = np.zeros(self.n, bool)
-        self.last[offsets[1:][lengths > 0] - 1] = True
+        self.first, self.last = sentence_edges(lengths)
         keys = [(offsets[i] + s) * (self.n + 1) + offsets[i] + e
                 for i, tags in enumerate(gold_tag_sentences)
                 for (t, s, e) in chunks(tags) if t == entity_type]
         self.gold_keys = np.unique(np.array(keys, dtype=np.int64))
 
     def predicted_keys(self, positive: np.ndarray) -> np.ndarray:
-        prev = np.concatenate(([False], positive[:-1])) & ~self.first
-        nxt = np.concatenate((positive[1:], [False])) & ~self.last
-        starts = np.flatnonzero(positive & ~prev)
-        ends = np.flatnonzero(positive & ~nxt) + 1
+        starts, ends = runs_within(positive, self.first, self.last)
         return starts * (self.n + 1) + ends
 
     def __call__(self, positive: np.ndarray) -> Scores:

@@ -82,7 +82,7 @@ def select_windows(cache, rows: np.ndarray):
     }
 
 
-def score(params, windows: dict[str, np.ndarray], activation: str, batch: int = 16384) -> np.ndarray:
+def score(params, windows: dict[str, np.ndarray], activation: str, batch: int = 4096) -> np.ndarray:
     """s (N,) for every window, in batches so memory stays flat on large corpora."""
     n = len(next(iter(windows.values())))
     out = np.empty(n, dtype=params["W"].dtype)

@@ -1,5 +1,5 @@
-"""What the commands do, with files: a training run, a file evaluation, a
-stream of predictions. The CLI only parses arguments and prints."""
+"""What `train` and `eval` do with files: a training run and a file evaluation.
+The CLI only parses arguments and prints."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import math
 import time
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable
 
 import numpy as np
 
@@ -122,41 +122,3 @@ def evaluate_file(model_dir, data_file, label_map: dict, scheme: str = "auto") -
         sentences=len(sentences),
     )
     return result
-
-
-def _inline(line: str, entities, target: str) -> str:
-    out, cursor = [], 0
-    for e in entities:
-        out += [line[cursor: e.start], f"[{target} ", line[e.start: e.end], "]"]
-        cursor = e.end
-    out.append(line[cursor:])
-    return "".join(out) + "\n"
-
-
-def predict_lines(model_dir, lines: Iterable[str], fmt: str, chunk: int = 4096) -> Iterator[str]:
-    """Tag raw text lines; yields one output record per input line."""
-    from winner.tagger import Tagger, iob2
-
-    loaded = checkpoint.load(model_dir)
-    tagger = Tagger(loaded)
-    target = loaded.target
-    batch: list[str] = []
-
-    def flush():
-        for line, (tokens, scores, entities) in zip(batch, tagger.tag_lines(batch)):
-            if fmt == "json":
-                yield json.dumps({"text": line, "entities": [dict(e.as_dict(), label=target) for e in entities]},
-                                 ensure_ascii=False) + "\n"
-            elif fmt == "conll":
-                tags = iob2(scores > loaded.threshold, target)
-                yield "".join(f"{t}\t{tag}\n" for (t, _, _), tag in zip(tokens, tags)) + "\n"
-            else:
-                yield _inline(line, entities, target)
-
-    for line in lines:
-        batch.append(line)
-        if len(batch) >= chunk:
-            yield from flush()
-            batch = []
-    if batch:
-        yield from flush()

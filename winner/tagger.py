@@ -1,40 +1,48 @@
-"""From scores to tags and entity spans, for token lists and raw text lines."""
+"""From scores to entity spans for raw text lines, and the output formats of
+`winner predict`. Imports only what tagging needs, so that `winner predict`
+starts quickly; works on whole batches of lines at once, so that a stream of
+text costs little Python per token."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from typing import Iterable, Iterator
 
 import numpy as np
 
-from winner import model
+from winner import checkpoint, model
 from winner.checkpoint import LoadedModel
-from winner.corpus import tokenize
+from winner.corpus import spans, split
+from winner.metrics import runs_within, sentence_edges
 
 
 @dataclass
 class Entity:
     text: str
-    start: int  # character offset into the input line (tokens: index of the first token)
+    start: int  # character offset into the input line
     end: int  # exclusive
     score: float  # mean window score of its tokens
+    first_token: int  # token indices within the line, end exclusive
+    end_token: int
 
     def as_dict(self) -> dict:
         return {"text": self.text, "start": self.start, "end": self.end, "score": round(self.score, 4)}
 
 
-def runs(positive: np.ndarray) -> list[tuple[int, int]]:
-    """Maximal runs of True as (start, end) token indices: consecutive location tokens form one entity."""
-    edges = np.flatnonzero(np.diff(np.concatenate(([0], positive.astype(np.int8), [0]))))
-    return list(zip(edges[0::2].tolist(), edges[1::2].tolist()))
+@dataclass
+class TaggedLine:
+    text: str
+    tokens: list[str]
+    scores: np.ndarray  # (tokens,) window score of each token
+    entities: list[Entity]
 
-
-def iob2(positive: np.ndarray, target: str) -> list[str]:
-    tags = ["O"] * len(positive)
-    for start, end in runs(positive):
-        tags[start] = f"B-{target}"
-        for i in range(start + 1, end):
-            tags[i] = f"I-{target}"
-    return tags
+    def tags(self, target: str) -> list[str]:
+        """IOB2 tags of the tokens: every entity starts with B-."""
+        tags = ["O"] * len(self.tokens)
+        for e in self.entities:
+            tags[e.first_token: e.end_token] = [f"B-{target}"] + [f"I-{target}"] * (e.end_token - e.first_token - 1)
+        return tags
 
 
 class Tagger:
@@ -42,22 +50,60 @@ class Tagger:
         self.model = loaded
         self.activation = loaded.config.model.activation
 
-    def scores(self, token_lists) -> list[np.ndarray]:
-        """Window scores of every token, one array per sentence, scored in one pass."""
+    def tag_lines(self, lines: list[str]) -> list[TaggedLine]:
+        """Tokenize, score and find the entities of a batch of raw text lines."""
+        token_lists = [split(line) for line in lines]
+        lengths = np.fromiter(map(len, token_lists), np.int64, len(token_lists))  # (L,)
         windows = self.model.featurizer.windows(token_lists)
-        flat = model.score(self.model.params, windows, self.activation)
-        bounds = np.cumsum([len(t) for t in token_lists])[:-1]
-        return np.split(flat, bounds)
+        scores = model.score(self.model.params, windows, self.activation)  # (N,)
+        starts, ends = runs_within(scores > self.model.threshold, *sentence_edges(lengths))
+        offsets = np.concatenate(([0], np.cumsum(lengths)))  # (L+1,)
+        line_of_run = np.searchsorted(offsets, starts, side="right") - 1
+        running = np.concatenate(([0.0], np.cumsum(scores, dtype=np.float64)))
+        means = (running[ends] - running[starts]) / (ends - starts)  # mean score of each entity
+        tagged = [TaggedLine(line, tokens, scores[offsets[i]: offsets[i + 1]], [])
+                  for i, (line, tokens) in enumerate(zip(lines, token_lists))]
+        char_spans = {}  # computed only for the lines that hold an entity
+        for i, start, end, mean in zip(line_of_run.tolist(), starts.tolist(), ends.tolist(), means.tolist()):
+            if i not in char_spans:
+                char_spans[i] = spans(lines[i])
+            first, stop = start - offsets[i], end - offsets[i]
+            a, b = char_spans[i][first][0], char_spans[i][stop - 1][1]
+            tagged[i].entities.append(Entity(lines[i][a:b], a, b, mean, first, stop))
+        return tagged
 
-    def tag_lines(self, lines) -> list[tuple[list[tuple[str, int, int]], np.ndarray, list[Entity]]]:
-        """For each raw text line: its tokens with offsets, their scores and the entities found."""
-        tokenized = [tokenize(line) for line in lines]
-        all_scores = self.scores([[t for t, _, _ in tokens] for tokens in tokenized])
-        out = []
-        for line, tokens, scores in zip(lines, tokenized, all_scores):
-            entities = []
-            for start, end in runs(scores > self.model.threshold):
-                first, last = tokens[start][1], tokens[end - 1][2]
-                entities.append(Entity(line[first:last], first, last, float(scores[start:end].mean())))
-            out.append((tokens, scores, entities))
-        return out
+
+def inline(tagged: TaggedLine, target: str) -> str:
+    """The line with [TARGET ...] around each entity."""
+    out, cursor = [], 0
+    for e in tagged.entities:
+        out += [tagged.text[cursor: e.start], f"[{target} ", tagged.text[e.start: e.end], "]"]
+        cursor = e.end
+    out.append(tagged.text[cursor:])
+    return "".join(out)
+
+
+def predict_lines(model_dir, lines: Iterable[str], fmt: str, chunk: int = 4096) -> Iterator[str]:
+    """Tag raw text lines; yields one output record per input line."""
+    loaded = checkpoint.load(model_dir)
+    tagger = Tagger(loaded)
+    target = loaded.target
+
+    def records(batch):
+        for tagged in tagger.tag_lines(batch):
+            if fmt == "json":
+                entities = [dict(e.as_dict(), label=target) for e in tagged.entities]
+                yield json.dumps({"text": tagged.text, "entities": entities}, ensure_ascii=False) + "\n"
+            elif fmt == "conll":
+                yield "".join(f"{t}\t{tag}\n" for t, tag in zip(tagged.tokens, tagged.tags(target))) + "\n"
+            else:
+                yield inline(tagged, target) + "\n"
+
+    batch: list[str] = []
+    for line in lines:
+        batch.append(line)
+        if len(batch) >= chunk:
+            yield from records(batch)
+            batch = []
+    if batch:
+        yield from records(batch)

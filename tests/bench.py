@@ -1,0 +1,204 @@
+"""Speed benchmarks: `make bench` (or `python tests/bench.py`).
+
+Measures, as medians of several runs on this machine:
+  1. training throughput of configs/bench.yaml, beside the PyTorch reference
+     (the same network, loss and settings) when torch is importable;
+  2. the whole-process wall time of `winner train configs/conll2003.yaml`;
+  3. tagging raw text from stdin (`winner predict --format conll`), end to end,
+     and the scoring step alone;
+  4. the start-up cost of `winner predict "one sentence"` against
+     `python -c "import numpy, typer, yaml"`;
+  5. the peak memory of `winner train configs/conll2003.yaml`.
+It writes only under runs/bench/ (ignored by git). Benchmarks measure; no
+test asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+OUT = REPO / "runs" / "bench"
+WINNER = [sys.executable, "-m", "winner"]
+CONLL = REPO / "data" / "conll2003"
+VECTORS = REPO / "data" / "vectors" / "glove.6B.50d.txt"
+REFERENCE = Path(os.environ.get("WINNER_BENCH_REFERENCE", REPO.parent / "shared" / "bench" / "torch_window.py"))
+SENTENCE = "Not all museums in Paris are amazing."
+
+
+def run(command, **kwargs) -> subprocess.CompletedProcess:
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, **kwargs)
+    if result.returncode != 0:
+        sys.exit(f"bench: {' '.join(map(str, command))} failed:\n{result.stderr}")
+    return result
+
+
+def wall(command, **kwargs) -> float:
+    started = time.perf_counter()
+    run(command, **kwargs)
+    return time.perf_counter() - started
+
+
+def median(values) -> float:
+    return statistics.median(values)
+
+
+def spread(values, fmt="{:,.0f}") -> str:
+    return "runs " + ", ".join(fmt.format(v) for v in values)
+
+
+def training_throughput(run_dir: Path) -> float:
+    """Windows per second over the training steps of every epoch (dev scoring excluded)."""
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    windows = sum(r["windows_per_s"] * r["train_seconds"] for r in rows)
+    return windows / sum(r["train_seconds"] for r in rows)
+
+
+def reference_python() -> str | None:
+    """A Python that can import torch and seqeval for the reference, or None."""
+    candidates = [os.environ.get("WINNER_BENCH_PYTHON"), str(Path.home() / "yard" / "bin" / "python"), sys.executable]
+    for python in filter(None, candidates):
+        if Path(python).exists() and subprocess.run([python, "-c", "import torch, seqeval"],
+                                                    capture_output=True).returncode == 0:
+            return python
+    return None
+
+
+def bench_training(runs: int) -> None:
+    ours = []
+    for i in range(runs):
+        run_dir = OUT / f"train-{i}"
+        run([*WINNER, "train", "configs/bench.yaml", f"output.run_dir={run_dir}"])
+        ours.append(training_throughput(run_dir))
+    print(f"1. training throughput, configs/bench.yaml: {median(ours):,.0f} windows/s ({spread(ours)})")
+    python = reference_python()
+    if python is None or not REFERENCE.is_file():
+        print("   PyTorch reference: skipped (needs torch and seqeval importable, and "
+              f"{REFERENCE}; set WINNER_BENCH_PYTHON / WINNER_BENCH_REFERENCE)")
+        return
+    theirs = []
+    for _ in range(runs):
+        out = run([python, str(REFERENCE), "--train", str(CONLL / "train.txt"), "--dev", str(CONLL / "dev.txt"),
+                   "--epochs", "5", "--no-eval"]).stdout
+        theirs.append(float(re.search(r"throughput (\d+) windows/s", out).group(1)))
+    print(f"   PyTorch reference, same settings: {median(theirs):,.0f} windows/s ({spread(theirs)}); "
+          f"ratio {median(ours) / median(theirs):.2f}x")
+
+
+def bench_conll_training(runs: int) -> Path:
+    times, f1 = [], None
+    run_dir = OUT / "conll2003"
+    for _ in range(runs):
+        times.append(wall([*WINNER, "train", "configs/conll2003.yaml", f"output.run_dir={run_dir}"]))
+        f1 = json.loads((run_dir / "model-best" / "meta.json").read_text())["dev"]["f1"]
+    print(f"2. winner train configs/conll2003.yaml: {median(times):.1f} s wall ({spread(times, '{:.1f}')}); "
+          f"dev LOC F1 {f1:.4f}")
+    return run_dir / "model-best"
+
+
+def raw_text(tokens_wanted: int) -> Path:
+    """Sentences of the CoNLL-2003 training file as raw text lines, about tokens_wanted tokens."""
+    path = OUT / "predict-input.txt"
+    lines, tokens, sentence = [], 0, []
+    for line in (CONLL / "train.txt").read_text(encoding="utf-8").splitlines():
+        columns = line.split()
+        if columns and columns[0] != "-DOCSTART-":
+            sentence.append(columns[0])
+        elif sentence:
+            lines.append(" ".join(sentence))
+            tokens += len(sentence)
+            sentence = []
+            if tokens >= tokens_wanted:
+                break
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def bench_tagging(model_dir: Path, runs: int) -> None:
+    text = raw_text(200_000)
+    times = []
+    for _ in range(runs):
+        with open(text, encoding="utf-8") as stdin:
+            started = time.perf_counter()
+            out = run([*WINNER, "predict", "--model", str(model_dir), "--format", "conll"], stdin=stdin).stdout
+            times.append(time.perf_counter() - started)
+    tokens = sum(1 for line in out.splitlines() if line)
+    rates = [tokens / t for t in times]
+    print(f"3. winner predict --format conll < {tokens:,} tokens: {median(rates):,.0f} tokens/s end to end "
+          f"({spread(rates)})")
+    scoring = run([sys.executable, "-c", SCORING, str(model_dir), str(text), str(runs)]).stdout.strip()
+    print(f"   scoring alone (windows -> scores, in process): {scoring}")
+
+
+SCORING = """
+import sys, time, statistics
+from winner import checkpoint, model
+from winner.corpus import tokenize
+loaded = checkpoint.load(sys.argv[1])
+sentences = [[t for t, _, _ in tokenize(line)] for line in open(sys.argv[2], encoding="utf-8")]
+windows = loaded.featurizer.windows(sentences)
+n = len(windows["word"])
+times = []
+for _ in range(int(sys.argv[3]) + 1):
+    started = time.perf_counter()
+    model.score(loaded.params, windows, loaded.config.model.activation)
+    times.append(time.perf_counter() - started)
+rates = [n / t for t in times[1:]]
+print(f"{statistics.median(rates):,.0f} tokens/s (runs " + ", ".join(f"{r:,.0f}" for r in rates) + ")")
+"""
+
+
+def bench_startup(model_dir: Path, runs: int) -> None:
+    baseline, ours = [], []
+    for _ in range(runs):  # interleaved, so that a busy moment hurts both alike
+        baseline.append(wall([sys.executable, "-c", "import numpy, typer, yaml"]))
+        ours.append(wall([*WINNER, "predict", "--model", str(model_dir), SENTENCE]))
+    print(f"4. winner predict \"{SENTENCE}\": {median(ours):.3f} s; python -c \"import numpy, typer, yaml\": "
+          f"{median(baseline):.3f} s; ratio {median(ours) / median(baseline):.2f}x (medians of {runs})")
+
+
+PEAK = """
+import resource, subprocess, sys
+subprocess.run(sys.argv[1:], check=True, capture_output=True)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+
+
+def bench_memory() -> None:
+    kib = int(run([sys.executable, "-c", PEAK, *WINNER, "train", "configs/conll2003.yaml",
+                   f"output.run_dir={OUT / 'memory'}"]).stdout)
+    print(f"5. peak memory of winner train configs/conll2003.yaml: {kib / 1024:.0f} MiB (max RSS)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=3, help="runs per figure (the median is reported)")
+    args = parser.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    print(f"winner benchmarks: {os.cpu_count()} cores, Python {sys.version.split()[0]}, medians of {args.runs} runs")
+    have_conll = (CONLL / "train.txt").is_file() and (CONLL / "dev.txt").is_file()
+    if not have_conll:
+        print("1-3, 5: skipped: CoNLL-2003 is not at data/conll2003/{train,dev}.txt (see README)")
+    else:
+        bench_training(args.runs)
+        if VECTORS.is_file():
+            model_dir = bench_conll_training(args.runs)
+            bench_tagging(model_dir, args.runs)
+            bench_memory()
+        else:
+            print(f"2, 3, 5: skipped: no vectors at {VECTORS.relative_to(REPO)}")
+    default_model = OUT / "default" / "model-best"
+    run([*WINNER, "train", "configs/default.yaml", f"output.run_dir={OUT / 'default'}"])
+    bench_startup(default_model, max(args.runs, 7))
+
+
+if __name__ == "__main__":
+    main()
