@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SENTENCE := Not all museums in Paris are amazing.
 
-.PHONY: train test install clean
+.PHONY: train test bench install clean
 
 $(VENV)/.installed-runtime: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ train: $(VENV)/.installed-runtime
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
+
+# Speed figures (medians of several runs) beside the PyTorch reference when torch is importable.
+# Writes only under runs/bench/.
+bench: $(VENV)/.installed-runtime
+	$(BIN)/python tests/bench.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .hypothesis
