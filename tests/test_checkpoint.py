@@ -21,7 +21,7 @@ from winner import checkpoint
 from winner.config import Config
 from winner.embeddings import pretrained_table, random_table, read_vectors
 from winner.errors import WinnerError
-from winner.features import CAPS_CLASSES, Vocab
+from winner.features import CAPS_CLASSES, Featurizer, Vocab
 from winner.model import init_params
 
 WORD_DIM, CAPS_DIM, HIDDEN, HALF_WINDOW = 4, 2, 3, 1
@@ -57,22 +57,22 @@ def tiny_config() -> Config:
 
 
 def tiny_model(seed: int = 0):
-    """(params, vocab, config) of a small but complete model."""
+    """(params, featurizer, config) of a small but complete model."""
     rng = np.random.default_rng(seed)
     vocab = Vocab.build(["Paris", "is", "in", "France", "Berlin"])
     word_table = random_table(len(vocab), WORD_DIM, rng)
     caps_table = random_table(len(CAPS_CLASSES), CAPS_DIM, rng)
-    params = init_params(word_table, caps_table, 2 * HALF_WINDOW + 1, HIDDEN, rng)
-    return params, vocab, tiny_config()
+    params = init_params({"word": word_table, "caps": caps_table}, 2 * HALF_WINDOW + 1, HIDDEN, rng)
+    return params, Featurizer(vocab, HALF_WINDOW), tiny_config()
 
 
 @pytest.fixture
 def saved(tmp_path):
     """A saved tiny model: (directory, params, vocab, config)."""
-    params, vocab, config = tiny_model()
+    params, featurizer, config = tiny_model()
     directory = tmp_path / "model"
-    checkpoint.save(directory, params, vocab, config, META)
-    return directory, params, vocab, config
+    checkpoint.save(directory, params, featurizer, config, META)
+    return directory, params, featurizer.vocab, config
 
 
 def save_weights(directory: Path, **arrays) -> None:
@@ -114,7 +114,7 @@ def test_load_round_trips_float64_parameters_and_unicode_words(tmp_path):
     params, _, config = tiny_model()
     vocab = Vocab(["<unk>", "<s>", "</s>", "zürich", "東京", "🙂"])
     params["E_word"] = np.random.default_rng(1).standard_normal((len(vocab), WORD_DIM))
-    checkpoint.save(tmp_path / "m", params, vocab, config, META)
+    checkpoint.save(tmp_path / "m", params, Featurizer(vocab, HALF_WINDOW), config, META)
     loaded = checkpoint.load(tmp_path / "m")
     assert loaded.params["E_word"].dtype == np.float64
     assert np.array_equal(loaded.params["E_word"], params["E_word"])
@@ -122,11 +122,11 @@ def test_load_round_trips_float64_parameters_and_unicode_words(tmp_path):
 
 
 def test_save_without_caps_feature_round_trips(tmp_path):
-    params, vocab, config = tiny_model()
+    params, featurizer, config = tiny_model()
     del params["E_caps"]
     params["W"] = params["W"][:, : (2 * HALF_WINDOW + 1) * WORD_DIM]
     config = dataclasses.replace(config, features=dataclasses.replace(config.features, caps_dim=0))
-    checkpoint.save(tmp_path / "m", params, vocab, config, META)
+    checkpoint.save(tmp_path / "m", params, featurizer, config, META)
     assert set(checkpoint.load(tmp_path / "m").params) == {"E_word", "W", "b", "u"}
 
 
@@ -134,7 +134,7 @@ def test_saving_over_a_model_replaces_it_and_leaves_no_temporary_siblings(saved)
     directory, _, vocab, config = saved
     (directory / "stale.txt").write_text("from the old model")
     new_params, _, _ = tiny_model(seed=1)
-    checkpoint.save(directory, new_params, vocab, config, {"target": "LOC", "threshold": 0.25})
+    checkpoint.save(directory, new_params, Featurizer(vocab, HALF_WINDOW), config, {"target": "LOC", "threshold": 0.25})
     loaded = checkpoint.load(directory)
     assert loaded.threshold == 0.25
     assert np.array_equal(loaded.params["W"], new_params["W"])
@@ -143,8 +143,8 @@ def test_saving_over_a_model_replaces_it_and_leaves_no_temporary_siblings(saved)
 
 
 def test_save_creates_missing_parent_directories(tmp_path):
-    params, vocab, config = tiny_model()
-    checkpoint.save(tmp_path / "runs" / "x" / "model-best", params, vocab, config, META)
+    params, featurizer, config = tiny_model()
+    checkpoint.save(tmp_path / "runs" / "x" / "model-best", params, featurizer, config, META)
     assert checkpoint.load(tmp_path / "runs" / "x" / "model-best").target == "LOC"
 
 

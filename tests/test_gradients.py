@@ -97,7 +97,8 @@ def loss_problem(activation, seed=0, B=3, k=4, vocab=9, half_window=1, hidden=6)
     for attempt in range(100):
         rng = np.random.default_rng(seed * 1000 + attempt)
         width = 2 * half_window + 1
-        params = model.init_params(rng.standard_normal((vocab, 4)), rng.standard_normal((6, 3)), width, hidden, rng)
+        tables = {"word": rng.standard_normal((vocab, 4)), "caps": rng.standard_normal((6, 3))}
+        params = model.init_params(tables, width, hidden, rng)
         params = {key: value.astype(np.float64) for key, value in params.items()}
         params["b"] = rng.standard_normal(hidden) * 0.3
         params["u"] *= 3.0  # spread scores so that some pairs satisfy the margin

@@ -3,6 +3,8 @@
     model-best/
       weights.npz   the parameters, plain float arrays (np.load allow_pickle=False)
       vocab.txt     one word per line; line i is word id i
+      suffixes.txt  the same for word endings, when the suffix feature is on
+      gazetteer-*.txt  one name per line, when a gazetteer feature is on
       config.yaml   the resolved training config
       meta.json     format version, threshold, dev scores, target type
 """
@@ -20,7 +22,7 @@ import numpy as np
 
 from winner import config as config_module
 from winner.errors import WinnerError
-from winner.features import CAPS_CLASSES, Featurizer, Vocab
+from winner.features import Featurizer, feature_dims, load_featurizer, save_featurizer
 
 FORMAT = "winner-model"
 FORMAT_VERSION = 1
@@ -53,7 +55,7 @@ def write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def save(directory, params: dict, vocab: Vocab, config: config_module.Config, meta: dict) -> None:
+def save(directory, params: dict, featurizer: Featurizer, config: config_module.Config, meta: dict) -> None:
     """Write a complete model directory next to `directory`, then swap it in."""
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
@@ -64,7 +66,7 @@ def save(directory, params: dict, vocab: Vocab, config: config_module.Config, me
         np.savez(handle, **params)
         handle.flush()
         os.fsync(handle.fileno())
-    write_atomic(staging / "vocab.txt", "\n".join(vocab.words) + "\n")
+    save_featurizer(featurizer, staging, write_atomic)
     write_atomic(staging / "config.yaml", config_module.dump(config))
     full_meta = {"format": FORMAT, "format_version": FORMAT_VERSION, **meta}
     write_atomic(staging / "meta.json", json.dumps(full_meta, indent=2) + "\n")
@@ -85,17 +87,9 @@ def load(directory) -> LoadedModel:
             raise WinnerError(f"{directory / name}: missing from the model directory")
     meta = _read_meta(directory / "meta.json")
     config = config_module.load(directory / "config.yaml")
-    words = (directory / "vocab.txt").read_text(encoding="utf-8").split("\n")
-    if words and words[-1] == "":
-        words.pop()
-    try:
-        vocab = Vocab(words)
-    except ValueError as exc:
-        raise WinnerError(f"{directory / 'vocab.txt'}: {exc}") from None
+    featurizer = load_featurizer(directory, config.features)
     params = _read_weights(directory / "weights.npz")
-    _check_shapes(directory / "weights.npz", params, len(vocab), config)
-    f = config.features
-    featurizer = Featurizer(vocab, f.half_window, f.lowercase, f.digits_to_zero)
+    _check_shapes(directory / "weights.npz", params, featurizer, config)
     return LoadedModel(params, featurizer, config, meta)
 
 
@@ -130,17 +124,13 @@ def _read_weights(path: Path) -> dict:
         raise WinnerError(f"{path}: truncated or corrupted weights ({exc.__class__.__name__})") from None
 
 
-def _check_shapes(path: Path, params: dict, vocab_size: int, config: config_module.Config) -> None:
-    f, m = config.features, config.model
-    width = 2 * f.half_window + 1
-    expected = {
-        "E_word": (vocab_size, f.word_dim),
-        "W": (m.hidden, width * (f.word_dim + f.caps_dim)),
-        "b": (m.hidden,),
-        "u": (m.hidden,),
-    }
-    if f.caps_dim:
-        expected["E_caps"] = (len(CAPS_CLASSES), f.caps_dim)
+def _check_shapes(path: Path, params: dict, featurizer: Featurizer, config: config_module.Config) -> None:
+    dims = feature_dims(config.features)
+    sizes = featurizer.sizes()
+    width = 2 * config.features.half_window + 1
+    hidden = config.model.hidden
+    expected = {f"E_{name}": (sizes[name], dim) for name, dim in dims.items()}
+    expected.update(W=(hidden, width * sum(dims.values())), b=(hidden,), u=(hidden,))
     if set(params) != set(expected):
         raise WinnerError(f"{path}: holds {sorted(params)}, expected {sorted(expected)}")
     for key, shape in expected.items():

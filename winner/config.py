@@ -43,6 +43,11 @@ class FeaturesConfig:
     vectors: typing.Optional[str] = None  # GloVe / word2vec text file, .txt or .txt.gz
     freeze_vectors: bool = False
     min_count: int = 1  # rarer training words map to the unknown-word id
+    suffix_dim: int = 0  # embedding of the word's last letters; 0 switches it off
+    suffix_length: int = 3
+    gazetteer: typing.Optional[str] = None  # list file of place names, one per line (make gazetteer)
+    train_gazetteer: bool = False  # names annotated as the target in training, as a feature
+    gazetteer_dim: int = 5  # embedding size of each gazetteer feature
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,9 @@ _RULES = {
     ("features", "word_dim"): (lambda v: v >= 1, "an integer >= 1"),
     ("features", "caps_dim"): (lambda v: v >= 0, "an integer >= 0"),
     ("features", "min_count"): (lambda v: v >= 1, "an integer >= 1"),
+    ("features", "suffix_dim"): (lambda v: v >= 0, "an integer >= 0"),
+    ("features", "suffix_length"): (lambda v: v >= 1, "an integer >= 1"),
+    ("features", "gazetteer_dim"): (lambda v: v >= 1, "an integer >= 1"),
     ("model", "hidden"): (lambda v: v >= 1, "an integer >= 1"),
     ("model", "activation"): (lambda v: v in ACTIVATIONS, f"one of {', '.join(ACTIVATIONS)}"),
     ("train", "optimizer"): (lambda v: v in OPTIMIZERS, f"one of {', '.join(OPTIMIZERS)}"),
@@ -225,7 +233,8 @@ def load(path: str | os.PathLike, overrides: typing.Sequence[str] = ()) -> Confi
 def check_paths(config: Config, source: str = "config") -> None:
     """Every data file the config names must exist before any work starts."""
     for key, value in (("data.train", config.data.train), ("data.dev", config.data.dev),
-                       ("features.vectors", config.features.vectors)):
+                       ("features.vectors", config.features.vectors),
+                       ("features.gazetteer", config.features.gazetteer)):
         if value is not None and not Path(value).is_file():
             raise WinnerError(f"{source}: {key}: file not found: {value}")
 

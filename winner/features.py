@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -70,37 +71,82 @@ class Vocab:
         return Vocab(self.words + extra)
 
 
+def feature_dims(f) -> dict[str, int]:
+    """Embedding size of every feature a FeaturesConfig switches on, in the order they make up x."""
+    dims = {"word": f.word_dim, "caps": f.caps_dim, "suffix": f.suffix_dim,
+            "places": f.gazetteer_dim if f.gazetteer else 0, "seen": f.gazetteer_dim if f.train_gazetteer else 0}
+    return {name: dim for name, dim in dims.items() if dim}
+
+
 @dataclass(frozen=True)
 class Featurizer:
-    """Turns sentences into window id arrays; everything a model needs to see text."""
+    """Turns sentences into window id arrays; everything a model needs to see text.
+
+    Features of a token: its word id, its capitalisation class, optionally the
+    id of its last letters (suffix) and its place in gazetteer matches
+    ('places': world place names, 'seen': names annotated in training).
+    """
 
     vocab: Vocab
     half_window: int
     lowercase: bool = True
     digits_to_zero: bool = True
-    # token -> (word id, caps class): text repeats its words, so each is looked up once
+    suffixes: Vocab | None = None  # last suffix_length characters of the normalised word
+    suffix_length: int = 3
+    gazetteers: dict = field(default_factory=dict)  # feature name -> Gazetteer
+    # token -> (word id, caps class, suffix id): text repeats its words, so each is looked up once
     _memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def width(self) -> int:
         return 2 * self.half_window + 1
 
-    def _ids(self, token: str) -> tuple[int, int]:
+    def sizes(self) -> dict[str, int]:
+        """Number of ids of every feature this featurizer produces."""
+        from winner.gazetteer import CLASSES
+
+        sizes = {"word": len(self.vocab), "caps": len(CAPS_CLASSES)}
+        if self.suffixes is not None:
+            sizes["suffix"] = len(self.suffixes)
+        sizes.update({name: len(CLASSES) for name in self.gazetteers})
+        return sizes
+
+    def suffix(self, token: str) -> str:
+        return normalise(token, True, self.digits_to_zero)[-self.suffix_length:]
+
+    def _ids(self, token: str) -> tuple[int, int, int]:
         ids = self._memo.get(token)
         if ids is None:
-            ids = (self.vocab.index.get(normalise(token, self.lowercase, self.digits_to_zero), 0), caps_class(token))
+            word = self.vocab.index.get(normalise(token, self.lowercase, self.digits_to_zero), 0)
+            suffix = self.suffixes.index.get(self.suffix(token), 0) if self.suffixes is not None else 0
+            ids = (word, caps_class(token), suffix)
             self._memo[token] = ids
         return ids
 
-    def windows(self, sentences) -> dict[str, np.ndarray]:
-        """{'word': (N, 2h+1), 'caps': (N, 2h+1)} int32 ids for the N tokens of all sentences, in order."""
+    def windows(self, sentences, gazetteer_classes: dict | None = None) -> dict[str, np.ndarray]:
+        """{feature: (N, 2h+1) int32 ids} for the N tokens of all sentences, in order.
+
+        gazetteer_classes {name: per-sentence class lists} replaces a
+        gazetteer's own matches (training sentences use held-out names).
+        """
+        from winner.gazetteer import BOUNDARY
+
         sentences = list(sentences)
+        h = self.half_window
         lengths = np.fromiter(map(len, sentences), np.int64, len(sentences))  # (S,)
         memo = self._memo
         ids = np.array([memo[t] if t in memo else self._ids(t) for tokens in sentences for t in tokens],
-                       np.int32).reshape(-1, 2)  # (N, 2)
-        return {"word": _centre_windows(ids[:, 0], lengths, self.half_window, left=1, right=2),
-                "caps": _centre_windows(ids[:, 1], lengths, self.half_window, left=CAPS_BOUNDARY, right=CAPS_BOUNDARY)}
+                       np.int32).reshape(-1, 3)  # (N, 3)
+        out = {"word": _centre_windows(ids[:, 0], lengths, h, left=1, right=2),
+               "caps": _centre_windows(ids[:, 1], lengths, h, left=CAPS_BOUNDARY, right=CAPS_BOUNDARY)}
+        if self.suffixes is not None:
+            out["suffix"] = _centre_windows(ids[:, 2], lengths, h, left=1, right=2)
+        for name, gazetteer in self.gazetteers.items():
+            given = (gazetteer_classes or {}).get(name)
+            classes = given if given is not None else [gazetteer.classes(tokens) for tokens in sentences]
+            flat = np.fromiter((c for sentence in classes for c in sentence), np.int32, int(lengths.sum()))
+            out[name] = _centre_windows(flat, lengths, h, left=BOUNDARY, right=BOUNDARY)
+        return out
 
 
 def _centre_windows(ids: np.ndarray, lengths: np.ndarray, h: int, left: int, right: int) -> np.ndarray:
@@ -120,3 +166,40 @@ def _centre_windows(ids: np.ndarray, lengths: np.ndarray, h: int, left: int, rig
     padded[position] = ids
     windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * h + 1)  # (len - 2h, 2h+1)
     return np.ascontiguousarray(windows[position - h])
+
+
+def save_featurizer(featurizer: Featurizer, directory: Path, write) -> None:
+    """The text files a model directory needs to rebuild its featurizer; write(path, text) writes one."""
+    write(directory / "vocab.txt", "\n".join(featurizer.vocab.words) + "\n")
+    if featurizer.suffixes is not None:
+        write(directory / "suffixes.txt", "\n".join(featurizer.suffixes.words) + "\n")
+    for name, gazetteer in featurizer.gazetteers.items():
+        write(directory / f"gazetteer-{name}.txt", "".join(" ".join(n) + "\n" for n in gazetteer.names))
+
+
+def load_featurizer(directory: Path, f) -> Featurizer:
+    """The featurizer save_featurizer wrote, for the FeaturesConfig `f` the model was trained with."""
+    from winner.errors import WinnerError
+    from winner.gazetteer import Gazetteer
+
+    def vocab(name: str) -> Vocab:
+        path = directory / name
+        if not path.is_file():
+            raise WinnerError(f"{path}: missing from the model directory")
+        words = path.read_text(encoding="utf-8").split("\n")
+        if words and words[-1] == "":
+            words.pop()
+        try:
+            return Vocab(words)
+        except ValueError as exc:
+            raise WinnerError(f"{path}: {exc}") from None
+
+    gazetteers = {}
+    for name, wanted in (("places", f.gazetteer), ("seen", f.train_gazetteer)):
+        if wanted:
+            path = directory / f"gazetteer-{name}.txt"
+            if not path.is_file():
+                raise WinnerError(f"{path}: missing from the model directory")
+            gazetteers[name] = Gazetteer(tuple(line.split(" ")) for line in path.read_text(encoding="utf-8").splitlines())
+    return Featurizer(vocab("vocab.txt"), f.half_window, f.lowercase, f.digits_to_zero,
+                      vocab("suffixes.txt") if f.suffix_dim else None, f.suffix_length, gazetteers)

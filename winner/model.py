@@ -5,7 +5,8 @@
 
 Legend: N windows, w = 2h+1 positions, d word size, c caps size,
 D = w * (d + c), H hidden size. Parameters and gradients are dicts with the
-same keys: E_word (V, d), E_caps (6, c), W (H, D), b (H,), u (H,).
+same keys: E_word (V, d), E_caps (6, c), W (H, D), b (H,), u (H,), and the
+tables of optional features (E_suffix, E_places, E_seen).
 Embedding-table gradients are SparseRows: only the rows a batch touched.
 """
 
@@ -15,15 +16,14 @@ import numpy as np
 
 from winner import gates
 
-FEATURES = ("word", "caps")  # window id arrays, in the order their embeddings are concatenated into x
+# window id arrays, in the order their embeddings are concatenated into x
+FEATURES = ("word", "caps", "suffix", "places", "seen")
 
 
-def init_params(word_table: np.ndarray, caps_table: np.ndarray | None, width: int, hidden: int,
+def init_params(tables: dict[str, np.ndarray], width: int, hidden: int,
                 rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Glorot-uniform W and u, zero b; the embedding tables come ready-made."""
-    params = {"E_word": word_table}
-    if caps_table is not None:
-        params["E_caps"] = caps_table
+    """Glorot-uniform W and u, zero b; the embedding tables {feature: (rows, dim)} come ready-made."""
+    params = {f"E_{name}": tables[name] for name in FEATURES if name in tables}
     D = width * sum(params[f"E_{name}"].shape[1] for name in feature_names(params))
     limit_w = np.sqrt(6.0 / (D + hidden))
     limit_u = np.sqrt(6.0 / (hidden + 1))

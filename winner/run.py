@@ -56,7 +56,6 @@ def run_training(config_path, overrides, log: Callable[[str], None] = print) -> 
         log(note)
     run_dir = Path(cfg.output.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    vocab = prepared.featurizer.vocab
     steps = math.ceil(int(prepared.train.positive.sum()) / cfg.train.batch_size)
     bar = tqdm(total=steps * cfg.train.epochs, unit="step", disable=None, leave=False, dynamic_ncols=True)
 
@@ -78,10 +77,10 @@ def run_training(config_path, overrides, log: Callable[[str], None] = print) -> 
                 raise WinnerError(f"{config_path}: training diverged at epoch {result.epoch} ({result.stop_reason}); "
                                   f"{run_dir / 'model-best'} keeps the last good model")
             last = result
-            checkpoint.save(run_dir / "model-last", prepared.params, vocab, cfg, _meta(cfg, result, result.threshold))
+            checkpoint.save(run_dir / "model-last", prepared.params, prepared.featurizer, cfg, _meta(cfg, result, result.threshold))
             if result.is_best:
                 best = result
-                checkpoint.save(run_dir / "model-best", prepared.params, vocab, cfg, _meta(cfg, result, result.threshold))
+                checkpoint.save(run_dir / "model-best", prepared.params, prepared.featurizer, cfg, _meta(cfg, result, result.threshold))
             bar.clear()
             log(f"epoch {result.epoch:>3}  loss {result.loss:.4f}  dev P {result.dev.precision:.4f} "
                 f"R {result.dev.recall:.4f} F1 {result.dev.f1:.4f}  threshold {result.threshold:+.3f}  "
@@ -93,7 +92,7 @@ def run_training(config_path, overrides, log: Callable[[str], None] = print) -> 
         threshold, scores, accuracy = evaluate(prepared.params, prepared.dev, cfg.model.activation)
         meta = _meta(cfg, last, threshold)
         meta.update(dev=scores.as_dict(), interrupted=True)
-        checkpoint.save(run_dir / "model-last", prepared.params, vocab, cfg, meta)
+        checkpoint.save(run_dir / "model-last", prepared.params, prepared.featurizer, cfg, meta)
         log(f"interrupted: saved {run_dir / 'model-last'} and {run_dir / 'metrics.jsonl'}")
         raise
     bar.close()

