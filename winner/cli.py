@@ -1,4 +1,4 @@
-"""Command line: winner train / eval / predict.
+"""Command line: winner train / eval / predict, and explain / gradcheck / report to see inside.
 
 Each command parses its arguments, calls the library, and prints: progress and
 logs to stderr, results to stdout. A WinnerError becomes one line on stderr
@@ -26,6 +26,30 @@ app = typer.Typer(
 )
 
 DEFAULT_MODEL = "runs/default/model-best"
+THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity, not every core of the host)."""
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+@app.callback()
+def options(
+    threads: Optional[int] = typer.Option(
+        None, "--threads", envvar="WINNER_THREADS", min=1,
+        help="BLAS threads for the matrix products (default: the cores this process may use)."),
+):
+    """Window-based location tagger: train, evaluate and run a max-margin window scorer."""
+    import os
+
+    # BLAS libraries read these once, when numpy loads; the commands import numpy only after this.
+    # A thread count the user set in the environment is kept unless --threads says otherwise.
+    for name in THREAD_VARIABLES:
+        if threads is not None or name not in os.environ:
+            os.environ[name] = str(threads or usable_cores())
 
 
 def err(message: str) -> None:
@@ -62,6 +86,11 @@ class EvalFormat(str, Enum):
     json = "json"
 
 
+class ExplainFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
 class PredictFormat(str, Enum):
     inline = "inline"
     conll = "conll"
@@ -73,11 +102,16 @@ class PredictFormat(str, Enum):
 def train(
     config: Path = typer.Argument(..., help="YAML config file (see configs/default.yaml)."),
     overrides: Optional[List[str]] = typer.Argument(None, help="section.key=value, value parsed as YAML, e.g. train.lr=0.1"),
+    resume: bool = typer.Option(False, "--resume", help="Continue RUN_DIR/model-last where it stopped (same settings; "
+                                                        "train.epochs and train.patience may change)."),
 ):
-    """Train a model; keeps RUN_DIR/model-best, RUN_DIR/model-last and RUN_DIR/metrics.jsonl."""
+    """Train a model; keeps RUN_DIR/model-best, RUN_DIR/model-last and RUN_DIR/metrics.jsonl.
+
+    Ctrl-C stops at the end of the current step, saves model-last and exits with 130.
+    """
     from winner.run import run_training
 
-    best = run_training(config, overrides or [], log=err)
+    best = run_training(config, overrides or [], log=err, resume=resume)
     typer.echo(best)
 
 
@@ -99,6 +133,7 @@ def evaluate(
     format: EvalFormat = typer.Option(EvalFormat.text, "--format", help="text: conlleval-style report; json: one object."),
     label_map: Optional[List[str]] = typer.Option(None, "--label-map", help="CORPUS_TYPE=MODEL_TYPE, repeatable, e.g. location=LOC."),
     scheme: str = typer.Option("auto", "--scheme", help="Tag scheme of DATA_FILE: auto, iob1, iob2 or iobes."),
+    errors: Optional[int] = typer.Option(None, "--errors", min=0, metavar="N", help="Also list up to N false positives and N false negatives, most confident first."),
 ):
     """Entity-level precision, recall and F1 of a model on a CoNLL file (conlleval's rules)."""
     import json
@@ -107,14 +142,25 @@ def evaluate(
 
     if scheme not in ("auto", "iob1", "iob2", "iobes"):
         raise WinnerError(f"--scheme '{scheme}': expected auto, iob1, iob2 or iobes")
-    result = evaluate_file(model_dir, data_file, _label_map(label_map), scheme)
+    mapping = _label_map(label_map)
+    result = evaluate_file(model_dir, data_file, mapping, scheme)
+    found = None
+    if errors is not None:
+        from winner import mistakes
+
+        found = mistakes.find(model_dir, data_file, mapping, scheme, errors)
     if format == EvalFormat.json:
+        if found is not None:
+            result.update(false_positives=[m.as_dict() for m in found.false_positives],
+                          false_negatives=[m.as_dict() for m in found.false_negatives])
         typer.echo(json.dumps(result))
     else:
         from winner.metrics import Scores, report
 
         scores = Scores(**{k: result[k] for k in ("precision", "recall", "f1", "gold", "predicted", "correct")})
         typer.echo(report(scores, result["target"], result["tokens"], result["token_accuracy"]), nl=False)
+        if found is not None:
+            typer.echo(mistakes.render_text(found, data_file), nl=False)
 
 
 @app.command()
@@ -125,15 +171,88 @@ def predict(
     format: PredictFormat = typer.Option(PredictFormat.inline, "--format", help="inline: [LOC Paris] marks; conll: token and tag per line; json: one object per line."),
 ):
     """Tag raw text: every token whose window scores above the model's threshold is a location."""
+    from winner import colour
     from winner.tagger import predict_lines
 
     if text is None or text == "-":
         lines = (line.rstrip("\r\n") for line in sys.stdin)
     else:
         lines = iter(text.splitlines() or [""])
-    for chunk in predict_lines(model_dir, lines, format.value):
+    # On a terminal the inline marks are coloured, drawn from the JSON records' offsets; piped, the
+    # inline text is exactly predict_lines' own.
+    in_colour = format == PredictFormat.inline and colour.enabled(sys.stdout)
+    records = predict_lines(model_dir, lines, "json" if in_colour else format.value)
+    for chunk in colour.highlight(records) if in_colour else records:
         sys.stdout.write(chunk)
     sys.stdout.flush()
+
+
+def _lines(text: Optional[str]):
+    """TEXT's lines, or stdin's when TEXT is omitted or '-'."""
+    if text is None or text == "-":
+        return [line.rstrip("\r\n") for line in sys.stdin]
+    return text.splitlines() or [""]
+
+
+@app.command()
+@user_errors
+def explain(
+    text: Optional[str] = typer.Argument(None, help="A sentence; omitted or '-': read one sentence per line from stdin."),
+    model_dir: Path = typer.Option(Path(DEFAULT_MODEL), "--model", help="Model directory."),
+    every_token: bool = typer.Option(False, "--all", help="Explain every token, not only those tagged as locations."),
+    format: ExplainFormat = typer.Option(ExplainFormat.text, "--format", help="text: a table per token; json: one object per sentence."),
+):
+    """How much each word of a token's window pushed its score up or down; the parts add up to the score."""
+    import json
+
+    from winner import checkpoint, colour
+    from winner.explain import explain_lines, render_text
+
+    loaded = checkpoint.load(model_dir)
+    h, target, threshold = loaded.featurizer.half_window, loaded.target, loaded.threshold
+    terminal, coloured = sys.stdout.isatty(), colour.enabled(sys.stdout)
+    for i, sentence in enumerate(explain_lines(loaded, _lines(text), every_token)):
+        if format == ExplainFormat.json:
+            typer.echo(json.dumps(sentence.as_dict(h, target, threshold), ensure_ascii=False))
+        else:
+            typer.echo(("\n" if i else "") + render_text(sentence, h, target, threshold, terminal, coloured), nl=False)
+
+
+@app.command()
+@user_errors
+def gradcheck(
+    config: Optional[Path] = typer.Argument(None, help="YAML config file; or give --model instead."),
+    overrides: Optional[List[str]] = typer.Argument(None, help="section.key=value, e.g. model.hidden=10 for a quick check."),
+    model_dir: Optional[Path] = typer.Option(None, "--model", help="Check a trained model directory instead of a config's initial parameters."),
+    windows: int = typer.Option(2, "--windows", min=1, help="True windows in the batch (each with train.k corrupted ones)."),
+    tolerance: float = typer.Option(1e-6, "--tolerance", min=0.0, help="Largest relative error that passes."),
+):
+    """Every analytic gradient of the loss against central differences, in float64; exit 1 on failure."""
+    from winner.selfcheck import render_text, run_gradcheck
+
+    if (config is None) == (model_dir is None):
+        raise WinnerError("gradcheck: give a CONFIG or --model DIR (one of them)")
+    check = run_gradcheck(config, overrides or [], model_dir, windows, tolerance, log=err)
+    typer.echo(render_text(check), nl=False)
+    if not check.passed:
+        raise typer.Exit(1)
+
+
+@app.command()
+@user_errors
+def report(
+    run_dir: Path = typer.Argument(..., help="A run directory written by 'winner train', e.g. runs/default."),
+    out: Optional[Path] = typer.Option(None, "--out", help="PNG to write (default RUN_DIR/report.png)."),
+):
+    """Summarise a training run; with matplotlib, also plot its curves and dev score distributions."""
+    from winner.report import INSTALL_HINT, build
+
+    summary, written = build(run_dir, out)
+    typer.echo(summary, nl=False)
+    if written is None:
+        err(f"no plot: matplotlib is not installed ({INSTALL_HINT})")
+    else:
+        typer.echo(f"plot: {written}")
 
 
 def main() -> None:

@@ -47,6 +47,7 @@ class FeaturesConfig:
     suffix_length: int = 3
     gazetteer: typing.Optional[str] = None  # list file of place names, one per line (make gazetteer)
     train_gazetteer: bool = False  # names annotated as the target in training, as a feature
+    other_gazetteer: bool = False  # names annotated as another type in training, as a feature
     gazetteer_dim: int = 5  # embedding size of each gazetteer feature
 
 
@@ -71,6 +72,12 @@ class TrainConfig:
 
 
 @dataclass(frozen=True)
+class DecodeConfig:
+    # weight of the document mean of the same token's scores (0 = off); see winner/consistency.py
+    document_consistency: float = 0.0
+
+
+@dataclass(frozen=True)
 class OutputConfig:
     run_dir: str = "runs/default"
 
@@ -81,6 +88,7 @@ class Config:
     features: FeaturesConfig = field(default_factory=FeaturesConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    decode: DecodeConfig = field(default_factory=DecodeConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
 
     def to_dict(self) -> dict:
@@ -111,6 +119,7 @@ _RULES = {
     ("train", "margin"): (lambda v: v > 0, "a number > 0"),
     ("train", "l2"): (lambda v: v >= 0, "a number >= 0"),
     ("train", "patience"): (lambda v: v >= 0, "an integer >= 0"),
+    ("decode", "document_consistency"): (lambda v: 0 <= v <= 1, "a number from 0 to 1"),
     ("output", "run_dir"): (lambda v: bool(v.strip()), "a non-empty path"),
 }
 

@@ -74,7 +74,8 @@ class Vocab:
 def feature_dims(f) -> dict[str, int]:
     """Embedding size of every feature a FeaturesConfig switches on, in the order they make up x."""
     dims = {"word": f.word_dim, "caps": f.caps_dim, "suffix": f.suffix_dim,
-            "places": f.gazetteer_dim if f.gazetteer else 0, "seen": f.gazetteer_dim if f.train_gazetteer else 0}
+            "places": f.gazetteer_dim if f.gazetteer else 0, "seen": f.gazetteer_dim if f.train_gazetteer else 0,
+            "other": f.gazetteer_dim if f.other_gazetteer else 0}
     return {name: dim for name, dim in dims.items() if dim}
 
 
@@ -84,7 +85,8 @@ class Featurizer:
 
     Features of a token: its word id, its capitalisation class, optionally the
     id of its last letters (suffix) and its place in gazetteer matches
-    ('places': world place names, 'seen': names annotated in training).
+    ('places': world place names; 'seen' and 'other': names annotated in
+    training as the target type and as any other type).
     """
 
     vocab: Vocab
@@ -141,10 +143,13 @@ class Featurizer:
                "caps": _centre_windows(ids[:, 1], lengths, h, left=CAPS_BOUNDARY, right=CAPS_BOUNDARY)}
         if self.suffixes is not None:
             out["suffix"] = _centre_windows(ids[:, 2], lengths, h, left=1, right=2)
+        lower = [t.lower() for tokens in sentences for t in tokens] if self.gazetteers else []
         for name, gazetteer in self.gazetteers.items():
             given = (gazetteer_classes or {}).get(name)
-            classes = given if given is not None else [gazetteer.classes(tokens) for tokens in sentences]
-            flat = np.fromiter((c for sentence in classes for c in sentence), np.int32, int(lengths.sum()))
+            if given is not None:
+                flat = np.fromiter((c for sentence in given for c in sentence), np.int32, len(ids))
+            else:
+                flat = gazetteer.classes_flat(lower, lengths)
             out[name] = _centre_windows(flat, lengths, h, left=BOUNDARY, right=BOUNDARY)
         return out
 
@@ -195,11 +200,12 @@ def load_featurizer(directory: Path, f) -> Featurizer:
             raise WinnerError(f"{path}: {exc}") from None
 
     gazetteers = {}
-    for name, wanted in (("places", f.gazetteer), ("seen", f.train_gazetteer)):
+    for name, wanted in (("places", f.gazetteer), ("seen", f.train_gazetteer), ("other", f.other_gazetteer)):
         if wanted:
             path = directory / f"gazetteer-{name}.txt"
             if not path.is_file():
                 raise WinnerError(f"{path}: missing from the model directory")
-            gazetteers[name] = Gazetteer(tuple(line.split(" ")) for line in path.read_text(encoding="utf-8").splitlines())
+            lines = path.read_text(encoding="utf-8").splitlines()
+            gazetteers[name] = Gazetteer((tuple(line.split(" ")) for line in lines), normalised=True)
     return Featurizer(vocab("vocab.txt"), f.half_window, f.lowercase, f.digits_to_zero,
                       vocab("suffixes.txt") if f.suffix_dim else None, f.suffix_length, gazetteers)

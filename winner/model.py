@@ -6,7 +6,7 @@
 Legend: N windows, w = 2h+1 positions, d word size, c caps size,
 D = w * (d + c), H hidden size. Parameters and gradients are dicts with the
 same keys: E_word (V, d), E_caps (6, c), W (H, D), b (H,), u (H,), and the
-tables of optional features (E_suffix, E_places, E_seen).
+tables of optional features (E_suffix, E_places, E_seen, E_other).
 Embedding-table gradients are SparseRows: only the rows a batch touched.
 """
 
@@ -17,7 +17,7 @@ import numpy as np
 from winner import gates
 
 # window id arrays, in the order their embeddings are concatenated into x
-FEATURES = ("word", "caps", "suffix", "places", "seen")
+FEATURES = ("word", "caps", "suffix", "places", "seen", "other")
 
 
 def init_params(tables: dict[str, np.ndarray], width: int, hidden: int,

@@ -17,11 +17,22 @@ EPS = 1e-10  # keeps AdaGrad's first step finite
 
 
 class Optimizer:
-    """SGD or AdaGrad over a params dict; `state` holds AdaGrad's squared-gradient sums."""
+    """SGD or AdaGrad over a params dict; `state` holds AdaGrad's squared-gradient sums.
 
-    def __init__(self, params: dict, method: str = "adagrad", lr: float = 0.05, l2: float = 0.0):
+    `state`, when given, is the sums an earlier run saved (optimizer.npz): a
+    resumed run continues from them instead of from zero. They are copied, so
+    the caller's arrays stay as they were.
+    """
+
+    def __init__(self, params: dict, method: str = "adagrad", lr: float = 0.05, l2: float = 0.0,
+                 state: dict | None = None):
         self.method, self.lr, self.l2 = method, lr, l2
-        self.state = {k: np.zeros_like(v) for k, v in params.items()} if method == "adagrad" else {}
+        if method != "adagrad":
+            self.state = {}
+        elif state is not None:
+            self.state = {k: np.array(state[k], dtype=v.dtype) for k, v in params.items()}
+        else:
+            self.state = {k: np.zeros_like(v) for k, v in params.items()}
 
     def step(self, params: dict, grads: dict) -> None:
         for key, grad in grads.items():

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from winner import embeddings, gazetteer, metrics, model
+from winner import consistency, embeddings, gazetteer, metrics, model
 from winner.config import Config
 from winner.corpus import Sentence, parse_tag, read_conll
 from winner.errors import WinnerError
@@ -37,9 +37,10 @@ def make_windows(featurizer: Featurizer, sentences: list[Sentence], target: str,
                    inside_target(sentences, target))
 
 
-def make_dev(featurizer: Featurizer, sentences: list[Sentence], target: str) -> DevSet:
+def make_dev(featurizer: Featurizer, sentences: list[Sentence], target: str, document_consistency: float = 0.0) -> DevSet:
     scorer = metrics.SpanScorer([len(s.tokens) for s in sentences], [s.tags for s in sentences], target)
-    return DevSet(make_windows(featurizer, sentences, target), scorer)
+    groups = consistency.groups([t for s in sentences for t in s.tokens], [s.doc for s in sentences for _ in s.tokens])
+    return DevSet(make_windows(featurizer, sentences, target), scorer, groups, document_consistency)
 
 
 def make_featurizer(f, train_sentences: list[Sentence], target: str, vector_words=()) -> Featurizer:
@@ -54,8 +55,11 @@ def make_featurizer(f, train_sentences: list[Sentence], target: str, vector_word
     gazetteers = {}
     if f.gazetteer:
         gazetteers["places"] = Gazetteer.load(f.gazetteer)
+    learned = gazetteer.from_training(train_sentences, target) if (f.train_gazetteer or f.other_gazetteer) else {}
     if f.train_gazetteer:
-        gazetteers["seen"] = Gazetteer(gazetteer.names_in(train_sentences, target))
+        gazetteers["seen"] = learned["seen"]
+    if f.other_gazetteer:
+        gazetteers["other"] = learned["other"]
     return Featurizer(vocab, f.half_window, f.lowercase, f.digits_to_zero, suffixes, f.suffix_length, gazetteers)
 
 
@@ -68,12 +72,12 @@ def prepare(config: Config, rng: np.random.Generator) -> Prepared:
     if f.vectors:
         vector_words, vectors = embeddings.read_vectors(f.vectors, f.word_dim, f.lowercase, f.digits_to_zero)
     featurizer = make_featurizer(f, train_sentences, d.target, vector_words)
-    held_out = {"seen": gazetteer.held_out_classes(train_sentences, d.target)} if f.train_gazetteer else None
+    held_out = gazetteer.held_out_classes(train_sentences, d.target) if featurizer.gazetteers else None
     train = make_windows(featurizer, train_sentences, d.target, held_out)
     if not train.positive.any():
         raise WinnerError(f"{d.train}: no '{d.target}' entities: training cannot learn the target type "
                           f"(check data.target and data.label_map)")
-    dev = make_dev(featurizer, dev_sentences, d.target)
+    dev = make_dev(featurizer, dev_sentences, d.target, config.decode.document_consistency)
     vocab = featurizer.vocab
     tables = {}
     for name, dim in feature_dims(f).items():

@@ -1,10 +1,19 @@
 """What `train` and `eval` do with files: a training run and a file evaluation.
-The CLI only parses arguments and prints."""
+The CLI only parses arguments and prints.
+
+A training run keeps, in output.run_dir, model-best, model-last and
+metrics.jsonl. model-last is saved after every epoch with the optimizer's
+state and the training state (epoch, early stopping, random generator), which
+is all `--resume` needs to go on as if the run had never stopped. Ctrl-C stops
+at the end of the current step and saves model-last as it is then, resume
+state included, so a resumed run loses no step either.
+"""
 
 from __future__ import annotations
 
 import json
 import math
+import signal
 import time
 from pathlib import Path
 from typing import Callable
@@ -13,7 +22,11 @@ import numpy as np
 
 from winner import __version__, checkpoint, config as config_module, metrics, recipe
 from winner.errors import WinnerError
-from winner.train import EpochResult, evaluate, train_epochs
+from winner.features import save_featurizer
+from winner.train import EpochResult, Progress, evaluate, train_epochs
+
+# Settings --resume lets differ from the saved config: they do not change what an epoch computes.
+RESUMABLE = ("train.epochs", "train.patience", "output.run_dir")  # a run directory may have been moved
 
 
 def _meta(cfg, result: EpochResult | None, threshold: float) -> dict:
@@ -24,7 +37,7 @@ def _meta(cfg, result: EpochResult | None, threshold: float) -> dict:
 
 
 def _metrics_row(result: EpochResult, elapsed: float) -> dict:
-    finite = math.isfinite(result.loss)
+    finite = math.isfinite(result.loss) and not result.diverged
     return {
         "epoch": result.epoch,
         "loss": round(result.loss, 6) if finite else None,
@@ -43,8 +56,103 @@ def _metrics_row(result: EpochResult, elapsed: float) -> dict:
     }
 
 
-def run_training(config_path, overrides, log: Callable[[str], None] = print) -> str:
-    """Train as the config says; returns a one-line summary of the best epoch."""
+class _StopRequest:
+    """While active, Ctrl-C asks training to stop instead of raising wherever it lands.
+
+    check() raises KeyboardInterrupt at the safe points: after a step and
+    after an epoch's files are written, where parameters, optimizer and random
+    generator agree and no file is half-written. Further Ctrl-Cs change
+    nothing, so they cannot cut short the save that follows either.
+    """
+
+    def __init__(self):
+        self.requested = False
+
+    def __enter__(self):
+        try:
+            self.previous = signal.signal(signal.SIGINT, self._request)
+        except ValueError:  # not the main thread, which alone receives Ctrl-C: nothing to defer
+            self.previous = None
+        return self
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+
+    def _request(self, signum, frame):
+        self.requested = True
+
+    def check(self) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+
+
+def _read_rows(path: Path, upto: int) -> list[dict]:
+    """The metrics rows of epochs 1 .. upto: later ones belong to epochs a resumed run trains again."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise WinnerError(f"{path}: cannot read the metrics of the run to resume ({exc.__class__.__name__})") from None
+    rows = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            row = None
+        if not isinstance(row, dict) or not isinstance(row.get("epoch"), int):
+            raise WinnerError(f"{path}:{number}: not a metrics row (a JSON object with an 'epoch')")
+        if row["epoch"] <= upto:
+            rows.append(row)
+    return rows
+
+
+def _resume(config_path, cfg, run_dir: Path, prepared, rng: np.random.Generator) -> tuple[Progress, list[dict]]:
+    """Restore a run from run_dir/model-last into `prepared` and `rng`; checks everything before
+    training writes anything. Returns the progress to continue from and the metrics rows so far."""
+    last = run_dir / "model-last"
+    if not last.is_dir():
+        raise WinnerError(f"{last}: not found, nothing to resume (train without --resume to start a run)")
+    loaded = checkpoint.load(last)
+    new, old = cfg.to_dict(), loaded.config.to_dict()
+    for section, values in new.items():
+        for key, value in values.items():
+            if f"{section}.{key}" not in RESUMABLE and value != old[section][key]:
+                raise WinnerError(f"{config_path}: {section}.{key} is {value!r}, but {last / 'config.yaml'} has "
+                                  f"{old[section][key]!r}; a resumed run keeps its settings "
+                                  f"(only train.epochs and train.patience may change)")
+    saved = {}
+    save_featurizer(prepared.featurizer, last, lambda path, text: saved.__setitem__(path, text))
+    for path, text in saved.items():
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            raise WinnerError(f"{path}: differs from what {cfg.data.train} gives now: the training data "
+                              f"changed since the run started, so it cannot be resumed")
+    state, accumulators = checkpoint.load_training_state(last, loaded.params, cfg.train.optimizer == "adagrad")
+    if state["epoch"] >= cfg.train.epochs:
+        raise WinnerError(f"{config_path}: train.epochs is {cfg.train.epochs}, and {last} has trained "
+                          f"{state['epoch']} epochs; raise train.epochs to train longer")
+    if cfg.train.patience and state["since_best"] >= cfg.train.patience:
+        raise WinnerError(f"{config_path}: the run stopped early ({state['since_best']} epochs without a better dev "
+                          f"F1, train.patience {cfg.train.patience}); raise train.patience to train longer")
+    rows = _read_rows(run_dir / "metrics.jsonl", state["epoch"])
+    try:
+        rng.bit_generator.state = state["rng"]
+    except (ValueError, TypeError, KeyError):
+        raise WinnerError(f"{last / 'training_state.json'}: 'rng' is not a {type(rng.bit_generator).__name__} "
+                          f"state") from None
+    prepared.params.update(loaded.params)
+    return Progress.from_json(state, accumulators), rows
+
+
+def _best_row(rows: list[dict]) -> dict | None:
+    return next((row for row in reversed(rows) if row.get("is_best")), None)
+
+
+def run_training(config_path, overrides, log: Callable[[str], None] = print, resume: bool = False) -> str:
+    """Train as the config says; returns a one-line summary of the best epoch.
+
+    resume: continue the run in output.run_dir from its model-last, with the
+    same settings (train.epochs and train.patience may change).
+    """
     from tqdm import tqdm
 
     started = time.perf_counter()
@@ -52,52 +160,71 @@ def run_training(config_path, overrides, log: Callable[[str], None] = print) -> 
     config_module.check_paths(cfg, str(config_path))
     rng = np.random.default_rng(cfg.train.seed)
     prepared = recipe.prepare(cfg, rng)
+    run_dir = Path(cfg.output.run_dir)
+    last_dir, best_dir, metrics_path = run_dir / "model-last", run_dir / "model-best", run_dir / "metrics.jsonl"
+    for path in (last_dir, best_dir, metrics_path):  # after a crash, before anything reads them
+        checkpoint.recover(path)
+    progress, rows = _resume(config_path, cfg, run_dir, prepared, rng) if resume else (Progress(), [])
     for note in prepared.notes:
         log(note)
-    run_dir = Path(cfg.output.run_dir)
+    if resume:
+        log(f"resuming {last_dir} after epoch {progress.epoch}" + (f", step {progress.step}" if progress.step else ""))
     run_dir.mkdir(parents=True, exist_ok=True)
+    params, featurizer = prepared.params, prepared.featurizer
     steps = math.ceil(int(prepared.train.positive.sum()) / cfg.train.batch_size)
-    bar = tqdm(total=steps * cfg.train.epochs, unit="step", disable=None, leave=False, dynamic_ncols=True)
+    bar = tqdm(total=steps * cfg.train.epochs, initial=steps * progress.epoch + progress.step, unit="step",
+               disable=None, leave=False, dynamic_ncols=True)
+    stop = _StopRequest()
 
     def on_step(epoch, loss, windows_per_s):
         bar.update(1)
         if bar.n % 20 == 0:
             bar.set_description(f"epoch {epoch}", refresh=False)
             bar.set_postfix(loss=f"{loss:.4f}", windows_s=f"{windows_per_s:,.0f}", refresh=False)
+        stop.check()
 
-    rows, best, last = [], None, None
-    epochs = train_epochs(prepared.params, prepared.train, prepared.dev, cfg.train, cfg.model.activation,
-                          rng, prepared.frozen, on_step)
-    try:
-        for result in epochs:
-            rows.append(_metrics_row(result, time.perf_counter() - started))
-            checkpoint.write_atomic(run_dir / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
-            if not math.isfinite(result.loss):
-                bar.close()
-                raise WinnerError(f"{config_path}: training diverged at epoch {result.epoch} ({result.stop_reason}); "
-                                  f"{run_dir / 'model-best'} keeps the last good model")
-            last = result
-            checkpoint.save(run_dir / "model-last", prepared.params, prepared.featurizer, cfg, _meta(cfg, result, result.threshold))
-            if result.is_best:
-                best = result
-                checkpoint.save(run_dir / "model-best", prepared.params, prepared.featurizer, cfg, _meta(cfg, result, result.threshold))
+    def save_last(meta: dict) -> None:
+        checkpoint.save(last_dir, params, featurizer, cfg, meta, resume=(progress.accumulators, progress.to_json(rng)))
+
+    def write_rows() -> None:
+        checkpoint.write_atomic(metrics_path, "".join(json.dumps(r) + "\n" for r in rows))
+
+    epochs = train_epochs(params, prepared.train, prepared.dev, cfg.train, cfg.model.activation,
+                          rng, prepared.frozen, on_step, progress)
+    with stop, bar:
+        try:
+            for result in epochs:
+                rows.append(_metrics_row(result, time.perf_counter() - started))
+                write_rows()
+                if result.diverged:
+                    best = _best_row(rows)
+                    kept = f"{best_dir} keeps epoch {best['epoch']}, the last good model" if best else "no model was saved"
+                    raise WinnerError(f"{config_path}: training diverged at epoch {result.epoch} "
+                                      f"({result.stop_reason}); {kept}")
+                meta = _meta(cfg, result, result.threshold)
+                if result.is_best:
+                    checkpoint.save(best_dir, params, featurizer, cfg, meta)
+                save_last(meta)  # last: the one a resume starts from, so nothing it implies is missing
+                bar.clear()
+                log(f"epoch {result.epoch:>3}  loss {result.loss:.4f}  dev P {result.dev.precision:.4f} "
+                    f"R {result.dev.recall:.4f} F1 {result.dev.f1:.4f}  threshold {result.threshold:+.3f}  "
+                    f"{result.windows_per_s:,.0f} windows/s{'  best' if result.is_best else ''}")
+                if result.stop_reason:
+                    log(result.stop_reason)
+                stop.check()
+        except KeyboardInterrupt:
             bar.clear()
-            log(f"epoch {result.epoch:>3}  loss {result.loss:.4f}  dev P {result.dev.precision:.4f} "
-                f"R {result.dev.recall:.4f} F1 {result.dev.f1:.4f}  threshold {result.threshold:+.3f}  "
-                f"{result.windows_per_s:,.0f} windows/s{'  best' if result.is_best else ''}")
-            if result.stop_reason:
-                log(result.stop_reason)
-    except KeyboardInterrupt:
-        bar.close()
-        threshold, scores, accuracy = evaluate(prepared.params, prepared.dev, cfg.model.activation)
-        meta = _meta(cfg, last, threshold)
-        meta.update(dev=scores.as_dict(), interrupted=True)
-        checkpoint.save(run_dir / "model-last", prepared.params, prepared.featurizer, cfg, meta)
-        log(f"interrupted: saved {run_dir / 'model-last'} and {run_dir / 'metrics.jsonl'}")
-        raise
-    bar.close()
-    return (f"best dev {cfg.data.target} F1 {best.dev.f1:.4f} (P {best.dev.precision:.4f} R {best.dev.recall:.4f}) "
-            f"at epoch {best.epoch}, threshold {best.threshold:+.3f}: {run_dir / 'model-best'}")
+            if progress.step:  # inside an epoch: model-last gets this step's parameters
+                threshold, scores, accuracy = evaluate(params, prepared.dev, cfg.model.activation)
+                save_last({**_meta(cfg, None, threshold), "epoch": progress.epoch, "step": progress.step,
+                           "dev": scores.as_dict(), "dev_token_accuracy": accuracy, "interrupted": True})
+            write_rows()  # exists even when no epoch has finished
+            log(f"interrupted after epoch {progress.epoch}" + (f", step {progress.step}" if progress.step else "") +
+                f": saved {last_dir} and {metrics_path}; add --resume to the same command to continue")
+            raise
+    best = _best_row(rows)
+    return (f"best dev {cfg.data.target} F1 {best['dev_f1']:.4f} (P {best['dev_precision']:.4f} "
+            f"R {best['dev_recall']:.4f}) at epoch {best['epoch']}, threshold {best['threshold']:+.3f}: {best_dir}")
 
 
 def evaluate_file(model_dir, data_file, label_map: dict, scheme: str = "auto") -> dict:
@@ -107,10 +234,11 @@ def evaluate_file(model_dir, data_file, label_map: dict, scheme: str = "auto") -
     loaded = checkpoint.load(model_dir)
     mapping = {**loaded.config.data.label_map, **label_map}
     sentences = read_conll(data_file, scheme, mapping)
-    dev = recipe.make_dev(loaded.featurizer, sentences, loaded.target)
-    from winner import model
+    dev = recipe.make_dev(loaded.featurizer, sentences, loaded.target, loaded.config.decode.document_consistency)
+    from winner import consistency, model
 
     scores = model.score(loaded.params, dev.windows.ids, loaded.config.model.activation)
+    scores = consistency.smooth(scores, dev.groups, dev.consistency)
     positive = scores > loaded.threshold
     result = dev.scorer(positive).as_dict()
     result.update(

@@ -1,0 +1,76 @@
+"""The README's results table: `make results` (or `python tests/results.py`).
+
+Trains every recipe below with seeds 0, 1 and 2 on CoNLL-2003 and prints a
+Markdown table of dev LOC precision, recall and F1 (mean ± sd over the seeds,
+each the best epoch's, as `winner train` picks it) and training wall time.
+Each row's command reproduces one seed. Writes only under runs/results/.
+Tune on dev only: nothing here reads the test split.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+OUT = REPO / "runs" / "results"
+FINAL = "configs/conll2003.yaml"
+NO_VECTORS = "configs/conll2003-novectors.yaml"
+
+# (row label, config, overrides): the final recipe, the recipe without vectors, then one ablation a row.
+RECIPES = [
+    ("final recipe", FINAL, []),
+    ("final recipe without pretrained vectors", NO_VECTORS, []),
+    ("− document consistency", FINAL, ["decode.document_consistency=0"]),
+    ("− names seen in training", FINAL, ["features.train_gazetteer=false"]),
+    ("− world place names", FINAL, ["features.gazetteer=null"]),
+    ("− word endings", FINAL, ["features.suffix_dim=0"]),
+    ("− capitalisation feature", FINAL, ["features.caps_dim=0"]),
+    ("frozen vectors", FINAL, ["features.freeze_vectors=true"]),
+    ("10 epochs instead of 20", FINAL, ["train.epochs=10"]),
+    ("baseline: words and caps, GloVe, hidden 300, 10 epochs", FINAL,
+     ["features.suffix_dim=0", "features.gazetteer=null", "features.train_gazetteer=false",
+      "decode.document_consistency=0", "train.epochs=10"]),
+]
+
+
+def train(config: str, overrides: list[str], seed: int, run_dir: Path) -> tuple[dict, float]:
+    command = [sys.executable, "-m", "winner", "train", config, *overrides, f"train.seed={seed}",
+               f"output.run_dir={run_dir}"]
+    started = time.perf_counter()
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if result.returncode != 0:
+        sys.exit(f"results: {' '.join(command)} failed:\n{result.stderr}")
+    return json.loads((run_dir / "model-best" / "meta.json").read_text())["dev"], seconds
+
+
+def mean_sd(values) -> str:
+    sd = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{statistics.mean(values):.4f} ± {sd:.4f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--rows", type=int, default=len(RECIPES), help="only the first N rows")
+    args = parser.parse_args()
+    print("| recipe | dev LOC P | dev LOC R | dev LOC F1 | per-seed F1 | train s | command (seed 0) |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for index, (label, config, overrides) in enumerate(RECIPES[: args.rows]):
+        runs = [train(config, overrides, seed, OUT / f"{index}-seed{seed}") for seed in range(args.seeds)]
+        scores = [dev for dev, _ in runs]
+        seconds = statistics.median(s for _, s in runs)
+        command = " ".join(["winner train", config, *overrides])
+        per_seed = ", ".join(f"{s['f1']:.4f}" for s in scores)
+        print(f"| {label} | {mean_sd([s['precision'] for s in scores])} | {mean_sd([s['recall'] for s in scores])} "
+              f"| {mean_sd([s['f1'] for s in scores])} | {per_seed} | {seconds:.0f} | `{command}` |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""A model's mistakes on a CoNLL file, most confident first: `winner eval --errors N`.
+
+A false positive is a predicted entity that matches no gold entity, a false
+negative a gold entity that no predicted entity matches, by the same exact
+rule as the scores (start, end and type), so there are predicted - correct
+of the first and gold - correct of the second. Each is shown in its sentence
+with the span marked and scored by the mean window score of its tokens; the
+ones to look at first are the false positives the model scored highest and
+the false negatives it scored lowest (most sure they were not locations).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from winner import checkpoint, metrics, model
+from winner.corpus import read_conll
+
+CONTEXT = 12  # tokens shown on each side of a span; longer sentences are cut with '...'
+
+
+@dataclass
+class Mistake:
+    text: str  # the span's tokens, space-separated
+    score: float  # mean window score of its tokens
+    line: int  # line of its first token in the file
+    context: str  # its sentence with the span marked
+
+    def as_dict(self) -> dict:
+        return {"text": self.text, "score": round(self.score, 4), "line": self.line, "context": self.context}
+
+
+@dataclass
+class Mistakes:
+    false_positives: list[Mistake]  # the listed ones, at most `limit`
+    false_negatives: list[Mistake]
+    false_positive_count: int  # all of them
+    false_negative_count: int
+
+
+def marked(tokens: list[str], start: int, end: int, target: str) -> str:
+    """The sentence with [TARGET ...] around tokens start..end, cut to CONTEXT tokens each side."""
+    left, right = max(0, start - CONTEXT), min(len(tokens), end + CONTEXT)
+    words = tokens[left:start] + [f"[{target} " + " ".join(tokens[start:end]) + "]"] + tokens[end:right]
+    return ("... " if left else "") + " ".join(words) + (" ..." if right < len(tokens) else "")
+
+
+def find(model_dir, data_file, label_map: dict, scheme: str = "auto", limit: int = 10) -> Mistakes:
+    """Up to `limit` false positives (highest score first) and false negatives (lowest first)."""
+    loaded = checkpoint.load(model_dir)
+    target = loaded.target
+    sentences = read_conll(data_file, scheme, {**loaded.config.data.label_map, **label_map})
+    windows = loaded.featurizer.windows([s.tokens for s in sentences])
+    scores = model.score(loaded.params, windows, loaded.config.model.activation)  # (N,)
+    positive = scores > loaded.threshold  # (N,)
+    false_positives, false_negatives = [], []
+    offset = 0
+    for sentence in sentences:
+        n = len(sentence.tokens)
+        # A predicted entity is a maximal run of positive tokens: as tags, a run of I- (IOB1).
+        predicted_tags = [f"I-{target}" if p else "O" for p in positive[offset: offset + n]]
+        predicted = {(s, e) for _, s, e in metrics.chunks(predicted_tags)}
+        gold = {(s, e) for kind, s, e in metrics.chunks(sentence.tags) if kind == target}
+        for spans, found in ((predicted - gold, false_positives), (gold - predicted, false_negatives)):
+            for start, end in sorted(spans):
+                found.append(Mistake(" ".join(sentence.tokens[start:end]),
+                                     float(np.mean(scores[offset + start: offset + end])),
+                                     sentence.line + start, marked(sentence.tokens, start, end, target)))
+        offset += n
+    false_positives.sort(key=lambda m: -m.score)  # stable: ties keep file order
+    false_negatives.sort(key=lambda m: m.score)
+    return Mistakes(false_positives[:limit], false_negatives[:limit], len(false_positives), len(false_negatives))
+
+
+def render_text(found: Mistakes, data_file) -> str:
+    """Both lists under a heading each, one mistake a line: score, file:line, marked sentence."""
+    lines = [""]
+    for heading, listed, order in ((f"false positives: {found.false_positive_count} predicted entities match "
+                                    f"no gold entity", found.false_positives, "highest"),
+                                   (f"false negatives: {found.false_negative_count} gold entities were missed",
+                                    found.false_negatives, "lowest")):
+        lines.append(heading + (f"; the {len(listed)} scored {order}:" if listed else ""))
+        lines += [f"  {m.score:+8.3f}  {data_file}:{m.line}  {m.context}" for m in listed]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,145 @@
+"""`winner report`: a training run at a glance, as text and as a picture.
+
+The text summary needs only the run directory. The picture (training loss,
+dev precision/recall/F1 and the threshold per epoch, and the dev score
+distributions of true and corrupted windows with the threshold) needs
+matplotlib, an optional extra (`pip install 'winner[plot]'`): it is imported
+only here, only when the picture is drawn, and through the Agg canvas, so no
+display or GUI backend is ever involved.
+
+"True" dev windows are those whose centre token is inside a target entity;
+"corrupted" ones are the rest, the windows the default `outside` corruption
+draws its negatives from.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from winner import checkpoint, model, recipe
+from winner.corpus import read_conll
+from winner.errors import WinnerError, where
+
+INSTALL_HINT = "pip install 'winner[plot]'"
+
+
+@dataclass
+class Run:
+    directory: Path
+    rows: list[dict]  # metrics.jsonl, one per epoch
+    best: dict  # the row of model-best's epoch
+    max_epochs: int
+    target: str
+    threshold: float  # model-best's
+    dev_file: str
+    true_scores: np.ndarray  # (P,) dev windows whose centre is inside a target entity
+    corrupt_scores: np.ndarray  # (N - P,) the others
+
+
+def read_metrics(path: Path) -> list[dict]:
+    if not path.is_file():
+        raise WinnerError(f"{path}: not found (is this a run directory written by 'winner train'?)")
+    rows = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            raise WinnerError(f"{where(path, number)}: not a JSON object") from None
+        if not isinstance(row, dict) or not {"epoch", "dev_f1", "threshold"} <= set(row):
+            raise WinnerError(f"{where(path, number)}: not a metrics row (needs epoch, dev_f1, threshold)")
+        rows.append(row)
+    if not rows:
+        raise WinnerError(f"{path}: empty: no epoch has finished")
+    return rows
+
+
+def load(run_dir) -> Run:
+    """metrics.jsonl, model-best, and model-best's scores of the dev file its config names."""
+    directory = Path(run_dir)
+    rows = read_metrics(directory / "metrics.jsonl")
+    loaded = checkpoint.load(directory / "model-best")
+    cfg = loaded.config
+    best = next((row for row in rows if row["epoch"] == loaded.meta.get("epoch")), None)
+    if best is None:
+        raise WinnerError(f"{directory / 'metrics.jsonl'}: has no row for model-best's epoch "
+                          f"{loaded.meta.get('epoch')!r}")
+    if not Path(cfg.data.dev).is_file():
+        raise WinnerError(f"{directory / 'model-best' / 'config.yaml'}: data.dev: file not found: {cfg.data.dev}")
+    dev = recipe.make_windows(loaded.featurizer, read_conll(cfg.data.dev, cfg.data.scheme, cfg.data.label_map),
+                              loaded.target)
+    scores = model.score(loaded.params, dev.ids, cfg.model.activation)  # (N,)
+    return Run(directory, rows, best, cfg.train.epochs, loaded.target, loaded.threshold, cfg.data.dev,
+               scores[dev.positive], scores[~dev.positive])
+
+
+def summary(run: Run) -> str:
+    b, t = run.best, run.threshold
+    speeds = [row["windows_per_s"] for row in run.rows if row.get("windows_per_s")]
+    above_true = float((run.true_scores > t).mean()) if run.true_scores.size else 0.0
+    above_corrupt = float((run.corrupt_scores > t).mean()) if run.corrupt_scores.size else 0.0
+    lines = [
+        f"{run.directory}: {len(run.rows)} epochs run (at most {run.max_epochs})",
+        f"best epoch {b['epoch']}: dev {run.target} P {b['dev_precision']:.4f} R {b['dev_recall']:.4f} "
+        f"F1 {b['dev_f1']:.4f}, threshold {t:+.3f}",
+        f"training speed: {np.mean(speeds):,.0f} windows/s (mean over epochs)" if speeds else "training speed: unknown",
+        f"dev windows ({run.dev_file}): {run.true_scores.size:,} true, {above_true:.1%} above the threshold; "
+        f"{run.corrupt_scores.size:,} corrupted, {above_corrupt:.1%} above it",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def write_png(run: Run, out: Path) -> bool:
+    """Draw the curves and the score histograms into `out`; False when matplotlib is not installed."""
+    try:
+        import matplotlib  # noqa: F401  (the optional extra)
+    except ImportError:
+        return False
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    epochs = [row["epoch"] for row in run.rows]
+    best = run.best["epoch"]
+    figure = Figure(figsize=(11, 7.5), layout="constrained")
+    FigureCanvasAgg(figure)  # attaches the Agg canvas: PNG output without any GUI backend
+    loss, scores, threshold, histogram = figure.subplots(2, 2).ravel()
+
+    losses = [(row["epoch"], row["loss"]) for row in run.rows if row.get("loss")]  # null: diverged; 0 fits no log axis
+    loss.plot(*zip(*losses), marker="o", markersize=3)
+    loss.set_yscale("log")
+    loss.set(title="training loss (mean hinge per step)", xlabel="epoch", ylabel="loss")
+
+    for key, label in (("dev_precision", "precision"), ("dev_recall", "recall"), ("dev_f1", "F1")):
+        scores.plot(epochs, [row[key] for row in run.rows], marker="o", markersize=3, label=label)
+    scores.set(title=f"dev {run.target} scores (entity level)", xlabel="epoch", ylim=(0, 1))
+
+    threshold.plot(epochs, [row["threshold"] for row in run.rows], marker="o", markersize=3, color="tab:purple")
+    threshold.set(title="decision threshold (picked on dev)", xlabel="epoch", ylabel="score")
+    for axes in (loss, scores, threshold):
+        axes.axvline(best, color="grey", linestyle=":", label=f"best epoch ({best})")
+        axes.grid(alpha=0.3)
+    scores.legend(loc="lower right")
+
+    everything = np.concatenate([run.true_scores, run.corrupt_scores])  # (N,)
+    bins = np.linspace(everything.min(), everything.max(), 60) if everything.size else 10
+    histogram.hist(run.corrupt_scores, bins=bins, density=True, alpha=0.6,
+                   label=f"corrupted ({run.corrupt_scores.size:,})")
+    histogram.hist(run.true_scores, bins=bins, density=True, alpha=0.6, label=f"true ({run.true_scores.size:,})")
+    histogram.axvline(run.threshold, color="black", linestyle="--", label=f"threshold {run.threshold:+.2f}")
+    histogram.set(title=f"model-best: dev window scores ({Path(run.dev_file).name})", xlabel="score s",
+                  ylabel="density")
+    histogram.legend()
+    figure.suptitle(f"{run.directory}: best dev {run.target} F1 {run.best['dev_f1']:.4f} at epoch {best}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(out, dpi=100)
+    return True
+
+
+def build(run_dir, out=None) -> tuple[str, Path | None]:
+    """The text summary and the PNG written (default RUN_DIR/report.png), or None without matplotlib."""
+    run = load(run_dir)
+    out = Path(out) if out is not None else run.directory / "report.png"
+    return summary(run), (out if write_png(run, out) else None)
