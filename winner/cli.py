@@ -174,10 +174,7 @@ def predict(
     from winner import colour
     from winner.tagger import predict_lines
 
-    if text is None or text == "-":
-        lines = (line.rstrip("\r\n") for line in sys.stdin)
-    else:
-        lines = iter(text.splitlines() or [""])
+    lines = stdin_lines() if text is None or text == "-" else iter(text.splitlines() or [""])
     # On a terminal the inline marks are coloured, drawn from the JSON records' offsets; piped, the
     # inline text is exactly predict_lines' own.
     in_colour = format == PredictFormat.inline and colour.enabled(sys.stdout)
@@ -187,10 +184,17 @@ def predict(
     sys.stdout.flush()
 
 
+def stdin_lines():
+    """Lines of stdin without their line ends; bytes that are not valid text become U+FFFD, not an error."""
+    if hasattr(sys.stdin, "reconfigure"):
+        sys.stdin.reconfigure(errors="replace")
+    return (line.rstrip("\r\n") for line in sys.stdin)
+
+
 def _lines(text: Optional[str]):
     """TEXT's lines, or stdin's when TEXT is omitted or '-'."""
     if text is None or text == "-":
-        return [line.rstrip("\r\n") for line in sys.stdin]
+        return list(stdin_lines())
     return text.splitlines() or [""]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import re
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,6 +125,9 @@ _RULES = {
 }
 
 
+_FLOAT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
 def _closest(name: str, options) -> str:
     import difflib  # only on the error path
 
@@ -145,6 +149,8 @@ def _coerce(value, annotation, where: str):
         if isinstance(value, int) and not isinstance(value, bool):
             return value
     elif base == "float":
+        if isinstance(value, str) and _FLOAT.fullmatch(value.strip()):
+            value = float(value)  # YAML 1.1 reads 1e-3 (no dot) as a string; users mean a number
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             if not math.isfinite(value):
                 raise WinnerError(f"{where}: must be a finite number, got {value!r}")

@@ -191,7 +191,8 @@ def run_training(config_path, overrides, log: Callable[[str], None] = print, res
 
     epochs = train_epochs(params, prepared.train, prepared.dev, cfg.train, cfg.model.activation,
                           rng, prepared.frozen, on_step, progress)
-    with stop, bar:
+    # A diverging run overflows before it is caught; the divergence check reports it in one line.
+    with stop, bar, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         try:
             for result in epochs:
                 rows.append(_metrics_row(result, time.perf_counter() - started))
