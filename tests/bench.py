@@ -30,6 +30,7 @@ OUT = REPO / "runs" / "bench"
 WINNER = [sys.executable, "-m", "winner"]
 CONLL = REPO / "data" / "conll2003"
 VECTORS = REPO / "data" / "vectors" / "glove.6B.50d.txt"
+GAZETTEER = REPO / "data" / "gazetteer" / "places.txt"
 REFERENCE = Path(os.environ.get("WINNER_BENCH_REFERENCE", REPO.parent / "shared" / "bench" / "torch_window.py"))
 SENTENCE = "Not all museums in Paris are amazing."
 
@@ -122,7 +123,7 @@ def raw_text(tokens_wanted: int) -> Path:
     return path
 
 
-def bench_tagging(model_dir: Path, runs: int) -> None:
+def bench_tagging(model_dir: Path, label: str, runs: int) -> None:
     text = raw_text(200_000)
     times = []
     for _ in range(runs):
@@ -132,10 +133,9 @@ def bench_tagging(model_dir: Path, runs: int) -> None:
             times.append(time.perf_counter() - started)
     tokens = sum(1 for line in out.splitlines() if line)
     rates = [tokens / t for t in times]
-    print(f"3. winner predict --format conll < {tokens:,} tokens: {median(rates):,.0f} tokens/s end to end "
-          f"({spread(rates)})")
     scoring = run([sys.executable, "-c", SCORING, str(model_dir), str(text), str(runs)]).stdout.strip()
-    print(f"   scoring alone (windows -> scores, in process): {scoring}")
+    print(f"3. winner predict --format conll < {tokens:,} tokens, {label}: {median(rates):,.0f} tokens/s end to end "
+          f"({spread(rates)})\n   scoring alone (windows -> scores, in process): {scoring}")
 
 
 SCORING = """
@@ -189,12 +189,13 @@ def main() -> None:
         print("1-3, 5: skipped: CoNLL-2003 is not at data/conll2003/{train,dev}.txt (see README)")
     else:
         bench_training(args.runs)
-        if VECTORS.is_file():
+        bench_tagging(OUT / "train-0" / "model-best", "configs/bench.yaml model (the reference network)", args.runs)
+        if VECTORS.is_file() and GAZETTEER.is_file():
             model_dir = bench_conll_training(args.runs)
-            bench_tagging(model_dir, args.runs)
+            bench_tagging(model_dir, "configs/conll2003.yaml model", args.runs)
             bench_memory()
         else:
-            print(f"2, 3, 5: skipped: no vectors at {VECTORS.relative_to(REPO)}")
+            print(f"2, 5: skipped: needs {VECTORS.relative_to(REPO)} and {GAZETTEER.relative_to(REPO)} (make gazetteer)")
     default_model = OUT / "default" / "model-best"
     run([*WINNER, "train", "configs/default.yaml", f"output.run_dir={OUT / 'default'}"])
     bench_startup(default_model, max(args.runs, 7))

@@ -27,15 +27,16 @@ RECIPES = [
     ("final recipe", FINAL, []),
     ("final recipe without pretrained vectors", NO_VECTORS, []),
     ("− document consistency", FINAL, ["decode.document_consistency=0"]),
-    ("− names seen in training", FINAL, ["features.train_gazetteer=false"]),
+    ("− names of other types seen in training", FINAL, ["features.other_gazetteer=false"]),
+    ("− names seen in training (both kinds)", FINAL, ["features.train_gazetteer=false", "features.other_gazetteer=false"]),
     ("− world place names", FINAL, ["features.gazetteer=null"]),
     ("− word endings", FINAL, ["features.suffix_dim=0"]),
     ("− capitalisation feature", FINAL, ["features.caps_dim=0"]),
     ("frozen vectors", FINAL, ["features.freeze_vectors=true"]),
-    ("10 epochs instead of 20", FINAL, ["train.epochs=10"]),
+    ("hidden 300 instead of 400", FINAL, ["model.hidden=300"]),
     ("baseline: words and caps, GloVe, hidden 300, 10 epochs", FINAL,
      ["features.suffix_dim=0", "features.gazetteer=null", "features.train_gazetteer=false",
-      "decode.document_consistency=0", "train.epochs=10"]),
+      "features.other_gazetteer=false", "decode.document_consistency=0", "model.hidden=300", "train.epochs=10"]),
 ]
 
 

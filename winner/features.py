@@ -14,6 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
+from winner.errors import WinnerError
+from winner.gazetteer import BOUNDARY, CLASSES, Gazetteer
+
 UNK, LEFT, RIGHT = "<unk>", "<s>", "</s>"
 SPECIALS = (UNK, LEFT, RIGHT)  # ids 0, 1, 2 in every vocabulary
 
@@ -105,8 +108,6 @@ class Featurizer:
 
     def sizes(self) -> dict[str, int]:
         """Number of ids of every feature this featurizer produces."""
-        from winner.gazetteer import CLASSES
-
         sizes = {"word": len(self.vocab), "caps": len(CAPS_CLASSES)}
         if self.suffixes is not None:
             sizes["suffix"] = len(self.suffixes)
@@ -131,8 +132,6 @@ class Featurizer:
         gazetteer_classes {name: per-sentence class lists} replaces a
         gazetteer's own matches (training sentences use held-out names).
         """
-        from winner.gazetteer import BOUNDARY
-
         sentences = list(sentences)
         h = self.half_window
         lengths = np.fromiter(map(len, sentences), np.int64, len(sentences))  # (S,)
@@ -184,9 +183,6 @@ def save_featurizer(featurizer: Featurizer, directory: Path, write) -> None:
 
 def load_featurizer(directory: Path, f) -> Featurizer:
     """The featurizer save_featurizer wrote, for the FeaturesConfig `f` the model was trained with."""
-    from winner.errors import WinnerError
-    from winner.gazetteer import Gazetteer
-
     def vocab(name: str) -> Vocab:
         path = directory / name
         if not path.is_file():
