@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from winner import checkpoint, colour, config as config_module, explain, gates, model, recipe, train
@@ -24,7 +25,6 @@ from winner.cli import app
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = "configs/default.yaml"
-CONLL_CONFIG = "configs/conll2003.yaml"
 SAMPLE_DEV = "data/sample/dev.txt"
 SENTENCE = "Not all museums in Paris are amazing."
 SENTENCES = [SENTENCE, "I flew from Berlin to Madrid via the Strait of Gibraltar .", "nothing here", "",
@@ -193,12 +193,16 @@ def test_gradcheck_needs_a_config_or_a_model(args):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not all((REPO / p).is_file() for p in ("data/conll2003/train.txt", "data/conll2003/dev.txt",
-                                                            "data/vectors/glove.6B.50d.txt",
-                                                            "data/gazetteer/places.txt")),
-                    reason="CoNLL-2003, GloVe vectors or the gazetteer (make gazetteer) not under data/")
-def test_gradcheck_passes_on_the_conll2003_config():
-    result = invoke("gradcheck", CONLL_CONFIG, "model.hidden=4", "train.k=2", "--windows", "1")
+@pytest.mark.parametrize("config", ["configs/conll2003.yaml", "configs/conll2003-novectors.yaml", "configs/bench.yaml"])
+def test_gradcheck_passes_on_every_shipped_conll2003_config(config):
+    """Every shipped config's model, all its feature tables included (tiny hidden size: the same check, faster)."""
+    named = yaml.safe_load((REPO / config).read_text())
+    needed = [named["data"]["train"], named["data"]["dev"], named["features"].get("vectors"),
+              named["features"].get("gazetteer")]
+    missing = [path for path in needed if path and not (REPO / path).is_file()]
+    if missing:
+        pytest.skip(f"not under data/: {', '.join(missing)} (see README: CoNLL-2003, GloVe, make gazetteer)")
+    result = invoke("gradcheck", config, "model.hidden=4", "train.k=2", "--windows", "1")
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[-1].startswith("PASS")
 
