@@ -160,7 +160,7 @@ def bench_startup(model_dir: Path, runs: int) -> None:
     baseline, ours = [], []
     for _ in range(runs):  # interleaved, so that a busy moment hurts both alike
         baseline.append(wall([sys.executable, "-c", "import numpy, typer, yaml"]))
-        ours.append(wall([*WINNER, "predict", "--model", str(model_dir), SENTENCE]))
+        ours.append(wall([str(Path(sys.executable).parent / "winner"), "predict", "--model", str(model_dir), SENTENCE]))
     print(f"4. winner predict \"{SENTENCE}\": {median(ours):.3f} s; python -c \"import numpy, typer, yaml\": "
           f"{median(baseline):.3f} s; ratio {median(ours) / median(baseline):.2f}x (medians of {runs})")
 
@@ -189,16 +189,18 @@ def main() -> None:
         print("1-3, 5: skipped: CoNLL-2003 is not at data/conll2003/{train,dev}.txt (see README)")
     else:
         bench_training(args.runs)
-        bench_tagging(OUT / "train-0" / "model-best", "configs/bench.yaml model (the reference network)", args.runs)
-        if VECTORS.is_file() and GAZETTEER.is_file():
-            model_dir = bench_conll_training(args.runs)
-            bench_tagging(model_dir, "configs/conll2003.yaml model", args.runs)
-            bench_memory()
-        else:
+        conll_ready = VECTORS.is_file() and GAZETTEER.is_file()
+        model_dir = bench_conll_training(args.runs) if conll_ready else None
+        if not conll_ready:
             print(f"2, 5: skipped: needs {VECTORS.relative_to(REPO)} and {GAZETTEER.relative_to(REPO)} (make gazetteer)")
+        bench_tagging(OUT / "train-0" / "model-best", "configs/bench.yaml model (the reference network)", args.runs)
+        if model_dir is not None:
+            bench_tagging(model_dir, "configs/conll2003.yaml model", args.runs)
     default_model = OUT / "default" / "model-best"
     run([*WINNER, "train", "configs/default.yaml", f"output.run_dir={OUT / 'default'}"])
     bench_startup(default_model, max(args.runs, 7))
+    if have_conll and VECTORS.is_file() and GAZETTEER.is_file():
+        bench_memory()
 
 
 if __name__ == "__main__":

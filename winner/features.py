@@ -31,19 +31,19 @@ def normalise(token: str, lowercase: bool = True, digits_to_zero: bool = True) -
     """The vocabulary key of a token: 'Paris' -> 'paris', '1996' -> '0000'."""
     if lowercase:
         token = token.lower()
-    if digits_to_zero:
+    if digits_to_zero and _DIGIT.search(token):
         token = _DIGIT.sub("0", token)
     return token
 
 
 def caps_class(token: str) -> int:
     """Index into CAPS_CLASSES."""
-    if not any(c.isalpha() for c in token):
-        return 5
-    if token.islower():
+    if token.islower():  # true only when the token has a cased letter, so it has letters
         return 1
     if token.isupper():
         return 2
+    if not any(c.isalpha() for c in token):
+        return 5
     if token[0].isupper() and not any(c.isupper() for c in token[1:]):
         return 3
     return 4

@@ -6,7 +6,8 @@ text costs little Python per token."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Iterable, Iterator
 
 import numpy as np
@@ -35,14 +36,23 @@ class TaggedLine:
     text: str
     tokens: list[str]
     scores: np.ndarray  # (tokens,) window score of each token
-    entities: list[Entity]
+    runs: list[tuple[int, int, float]] = field(default_factory=list)  # entities: first token, end token, mean score
 
     def tags(self, target: str) -> list[str]:
         """IOB2 tags of the tokens: every entity starts with B-."""
         tags = ["O"] * len(self.tokens)
-        for e in self.entities:
-            tags[e.first_token: e.end_token] = [f"B-{target}"] + [f"I-{target}"] * (e.end_token - e.first_token - 1)
+        for first, stop, _ in self.runs:
+            tags[first:stop] = [f"B-{target}"] + [f"I-{target}"] * (stop - first - 1)
         return tags
+
+    @cached_property
+    def entities(self) -> list[Entity]:
+        """The entities with character offsets into the line (found only when asked: CoNLL output needs none)."""
+        if not self.runs:
+            return []
+        bounds = spans(self.text)
+        return [Entity(self.text[bounds[first][0]: bounds[stop - 1][1]], bounds[first][0], bounds[stop - 1][1],
+                       mean, first, stop) for first, stop, mean in self.runs]
 
 
 class Tagger:
@@ -61,15 +71,10 @@ class Tagger:
         line_of_run = np.searchsorted(offsets, starts, side="right") - 1
         running = np.concatenate(([0.0], np.cumsum(scores, dtype=np.float64)))
         means = (running[ends] - running[starts]) / (ends - starts)  # mean score of each entity
-        tagged = [TaggedLine(line, tokens, scores[offsets[i]: offsets[i + 1]], [])
+        tagged = [TaggedLine(line, tokens, scores[offsets[i]: offsets[i + 1]])
                   for i, (line, tokens) in enumerate(zip(lines, token_lists))]
-        char_spans = {}  # computed only for the lines that hold an entity
         for i, start, end, mean in zip(line_of_run.tolist(), starts.tolist(), ends.tolist(), means.tolist()):
-            if i not in char_spans:
-                char_spans[i] = spans(lines[i])
-            first, stop = start - offsets[i], end - offsets[i]
-            a, b = char_spans[i][first][0], char_spans[i][stop - 1][1]
-            tagged[i].entities.append(Entity(lines[i][a:b], a, b, mean, first, stop))
+            tagged[i].runs.append((start - offsets[i], end - offsets[i], mean))
         return tagged
 
 
