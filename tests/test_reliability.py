@@ -278,7 +278,7 @@ RESUME_CASES = {
     "truncated-optimizer-state": (_truncate_optimizer, ["train.epochs=3"],
                                   LAST + "/optimizer.npz: truncated or corrupted"),
     "unknown-state-version": (_unknown_state_version, ["train.epochs=3"],
-                              LAST + "/training_state.json: training state version 99"),
+                              LAST + "/training_state.json: training state format version 99"),
     "state-without-rng": (_state_without_rng, ["train.epochs=3"], LAST + "/training_state.json: 'rng' is missing"),
     "broken-metrics": (_break_metrics, ["train.epochs=3"], "{run}/metrics.jsonl:3: not a metrics row"),
     "training-data-changed": (_swap_two_vocabulary_words, ["train.epochs=3"], LAST + "/vocab.txt: differs from what"),

@@ -162,20 +162,25 @@ def load(directory) -> LoadedModel:
     return LoadedModel(params, featurizer, config, meta)
 
 
-def _read_meta(path: Path) -> dict:
+def _read_json(path: Path, what: str, format_name: str, version: int, types: dict) -> dict:
+    """A JSON object of one of our formats, with its format, version and typed keys checked."""
     try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise WinnerError(f"{path}: not valid JSON ({exc.__class__.__name__})") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise WinnerError(f"{path}: not a winner model (no \"format\": \"{FORMAT}\")")
-    if meta.get("format_version") != FORMAT_VERSION:
-        raise WinnerError(f"{path}: model format version {meta.get('format_version')!r} is not supported "
-                          f"(this winner reads version {FORMAT_VERSION})")
-    for key, kind in (("threshold", (int, float)), ("target", str)):
-        if not isinstance(meta.get(key), kind) or isinstance(meta.get(key), bool):
+    if not isinstance(data, dict) or data.get("format") != format_name:
+        raise WinnerError(f"{path}: not a winner {what} (no \"format\": \"{format_name}\")")
+    if data.get("format_version") != version:
+        raise WinnerError(f"{path}: {what} format version {data.get('format_version')!r} is not supported "
+                          f"(this winner reads version {version})")
+    for key, kind in types.items():
+        if not isinstance(data.get(key), kind) or isinstance(data.get(key), bool):
             raise WinnerError(f"{path}: '{key}' is missing or has the wrong type")
-    return meta
+    return data
+
+
+def _read_meta(path: Path) -> dict:
+    return _read_json(path, "model", FORMAT, FORMAT_VERSION, {"threshold": (int, float), "target": str})
 
 
 def _read_weights(path: Path) -> dict:
@@ -211,18 +216,7 @@ def load_training_state(directory, params: dict, adagrad: bool) -> tuple[dict, d
             raise WinnerError(f"{directory / name}: missing, so training cannot resume from {directory} "
                               f"(only a run's model-last can be resumed)")
     path = directory / "training_state.json"
-    try:
-        state = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise WinnerError(f"{path}: not valid JSON ({exc.__class__.__name__})") from None
-    if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
-        raise WinnerError(f"{path}: not a winner training state (no \"format\": \"{STATE_FORMAT}\")")
-    if state.get("format_version") != STATE_FORMAT_VERSION:
-        raise WinnerError(f"{path}: training state version {state.get('format_version')!r} is not supported "
-                          f"(this winner reads version {STATE_FORMAT_VERSION})")
-    for key, kind in _STATE_TYPES.items():
-        if not isinstance(state.get(key), kind) or isinstance(state.get(key), bool):
-            raise WinnerError(f"{path}: '{key}' is missing or has the wrong type")
+    state = _read_json(path, "training state", STATE_FORMAT, STATE_FORMAT_VERSION, _STATE_TYPES)
     if len(state["losses"]) != state["step"] or (state["step"] > 0) != (state["epoch_rng"] is not None):
         raise WinnerError(f"{path}: 'step', 'losses' and 'epoch_rng' disagree")
     arrays_path = directory / "optimizer.npz"
