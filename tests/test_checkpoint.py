@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import yaml
 
+from helpers import error_message
 from winner import checkpoint
 from winner.config import Config
 from winner.embeddings import pretrained_table, random_table, read_vectors
@@ -29,15 +30,6 @@ META = {"target": "LOC", "threshold": 0.5}
 
 
 # ---------------------------------------------------------------- helpers
-
-def error_message(call, *args, **kwargs) -> str:
-    """Run `call`, check it raises a one-line WinnerError, return the message."""
-    with pytest.raises(WinnerError) as excinfo:
-        call(*args, **kwargs)
-    message = str(excinfo.value)
-    assert "\n" not in message and "\r" not in message, message
-    return message
-
 
 def load_error(directory: Path, bad_file: str | None) -> str:
     """checkpoint.load fails with a message naming `directory / bad_file`."""

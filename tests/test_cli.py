@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from helpers import snapshot
 from winner.cli import app
 
 REPO = Path(__file__).resolve().parents[1]
@@ -63,11 +64,6 @@ def read_meta(model_dir: Path) -> dict:
 def read_weights(model_dir: Path) -> dict[str, np.ndarray]:
     with np.load(model_dir / "weights.npz", allow_pickle=False) as archive:
         return {key: archive[key] for key in archive.files}
-
-
-def snapshot(directory: Path) -> dict[str, bytes]:
-    """Every file under a directory, by relative path, with its content."""
-    return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
 
 
 def strip_marks(line: str, target: str = "LOC") -> str:

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from helpers import error_message
 from winner import config as C
 from winner.config import Config
 from winner.errors import WinnerError
@@ -31,15 +32,6 @@ def write(tmp_path: Path, text: str, name: str = "config.yaml") -> Path:
 
 def load_text(tmp_path: Path, text: str, overrides=()) -> Config:
     return C.load(write(tmp_path, text), overrides)
-
-
-def error_message(call, *args, **kwargs) -> str:
-    """Run `call`, check it raises a one-line WinnerError, return the message."""
-    with pytest.raises(WinnerError) as excinfo:
-        call(*args, **kwargs)
-    message = str(excinfo.value)
-    assert "\n" not in message and "\r" not in message, message
-    return message
 
 
 def config_error(tmp_path: Path, text: str, overrides=()) -> tuple[Path, str]:

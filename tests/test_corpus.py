@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from helpers import error_message
 from winner.corpus import Sentence, read_conll, tokenize, write_conll
 from winner.errors import WinnerError
 
@@ -26,15 +27,6 @@ def write(tmp_path: Path, content: str | bytes, name: str = "corpus.txt") -> Pat
     path = tmp_path / name
     path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
     return path
-
-
-def error_message(call, *args, **kwargs) -> str:
-    """Run `call`, check it raises a one-line WinnerError, return the message."""
-    with pytest.raises(WinnerError) as excinfo:
-        call(*args, **kwargs)
-    message = str(excinfo.value)
-    assert "\n" not in message and "\r" not in message, message
-    return message
 
 
 def assert_names_file(message: str, path: Path) -> None:

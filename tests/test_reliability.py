@@ -36,6 +36,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from typer.testing import CliRunner
 
+from helpers import snapshot
 from winner import checkpoint, model, run, train
 from winner.cli import app
 from winner.corpus import read_conll, spans, split, tokenize
@@ -63,11 +64,6 @@ def winner(*args, input: bytes | None = None, env: dict | None = None) -> subpro
     return subprocess.run([sys.executable, "-m", "winner", *map(str, args)], cwd=REPO, input=input,
                           stdin=None if input is not None else subprocess.DEVNULL, capture_output=True,
                           timeout=120, env=env)
-
-
-def snapshot(directory: Path) -> dict[str, bytes]:
-    """Every file under a directory (hidden ones too), by relative path, with its content."""
-    return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
 
 
 def read_arrays(path: Path) -> dict[str, np.ndarray]:
