@@ -21,7 +21,6 @@ from helpers import error_message
 from winner import checkpoint
 from winner.config import Config
 from winner.embeddings import pretrained_table, random_table, read_vectors
-from winner.errors import WinnerError
 from winner.features import CAPS_CLASSES, Featurizer, Vocab
 from winner.model import init_params
 

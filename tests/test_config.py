@@ -17,7 +17,6 @@ from hypothesis import strategies as st
 from helpers import error_message
 from winner import config as C
 from winner.config import Config
-from winner.errors import WinnerError
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -17,7 +17,6 @@ from hypothesis import strategies as st
 
 from helpers import error_message
 from winner.corpus import Sentence, read_conll, tokenize, write_conll
-from winner.errors import WinnerError
 
 
 # ---------------------------------------------------------------- helpers
