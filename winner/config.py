@@ -247,11 +247,12 @@ def load(path: str | os.PathLike, overrides: typing.Sequence[str] = ()) -> Confi
 
 def check_paths(config: Config, source: str = "config") -> None:
     """Every data file the config names must exist before any work starts."""
+    hints = {"features.gazetteer": " (make gazetteer builds data/gazetteer/places.txt)"}
     for key, value in (("data.train", config.data.train), ("data.dev", config.data.dev),
                        ("features.vectors", config.features.vectors),
                        ("features.gazetteer", config.features.gazetteer)):
         if value is not None and not Path(value).is_file():
-            raise WinnerError(f"{source}: {key}: file not found: {value}")
+            raise WinnerError(f"{source}: {key}: file not found: {value}{hints.get(key, '')}")
 
 
 def dump(config: Config) -> str:
