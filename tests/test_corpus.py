@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from helpers import error_message
-from winner.corpus import Sentence, read_conll, tokenize, write_conll
+from winner.corpus import Sentence, read_conll, split, tokenize, write_conll
 
 
 # ---------------------------------------------------------------- helpers
@@ -411,3 +411,15 @@ def test_tokenize_any_text(text):
         previous_end = end
     # nothing but whitespace is dropped
     assert "".join(token for token, _, _ in result) == "".join(text.split())
+
+
+# Letters (with and without case, precomposed and combining), digits of several scripts,
+# the punctuation the token pattern treats specially, and white space of many kinds.
+TOKENISH = st.text(st.sampled_from(list("aZéß東اn'’t.-,:/_s1٣𝟘 \t\n\r\x0b\x0c\x1c\x85\u00a0\u2028\u3000\u0301")), max_size=40)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(TOKENISH)
+def test_split_takes_the_same_tokens_as_tokenize(text):
+    """split's shortcut (pieces of letters or digits only) must not change a single token."""
+    assert split(text) == [token for token, _, _ in tokenize(text)]

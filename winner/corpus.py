@@ -167,5 +167,16 @@ def spans(text: str) -> list[tuple[int, int]]:
 
 
 def split(text: str) -> list[str]:
-    """The tokens of tokenize(text) without their offsets, several times faster."""
-    return _TOKEN.findall(text)
+    """The tokens of tokenize(text) without their offsets, several times faster.
+
+    No token holds white space, so the text is cut at white space first; a
+    piece of letters only, or of digits only, is one token as it stands, and
+    only the others go through the pattern.
+    """
+    tokens: list[str] = []
+    for piece in text.split():
+        if piece.isalpha() or piece.isdecimal():
+            tokens.append(piece)
+        else:
+            tokens.extend(_TOKEN.findall(piece))
+    return tokens
