@@ -231,6 +231,18 @@ def test_eval_errors_lists_false_positives_and_negatives(models, limit):
         assert dev_lines[m["line"] - 1].split()[0] == m["text"].split()[0]
 
 
+def test_eval_errors_agree_with_the_counts_under_document_consistency(tmp_path):
+    """With document consistency on, the listed mistakes come from the same smoothed scores as the counts."""
+    run_dir = tmp_path / "run"
+    trained = invoke("train", DEFAULT_CONFIG, "train.epochs=3", "decode.document_consistency=0.5",
+                     f"output.run_dir={run_dir}")
+    assert trained.exit_code == 0, trained.output
+    result = invoke("eval", run_dir / "model-best", SAMPLE_DEV, "--format", "json", "--errors", 100000)
+    found = json.loads(result.stdout)
+    assert len(found["false_positives"]) == found["predicted"] - found["correct"]
+    assert len(found["false_negatives"]) == found["gold"] - found["correct"]
+
+
 def test_eval_errors_text_follows_the_report(models):
     scores = json.loads(invoke("eval", models["tanh"], SAMPLE_DEV, "--format", "json").stdout)
     result = invoke("eval", models["tanh"], SAMPLE_DEV, "--errors", 2)

@@ -138,17 +138,17 @@ def evaluate(
     """Entity-level precision, recall and F1 of a model on a CoNLL file (conlleval's rules)."""
     import json
 
-    from winner.run import evaluate_file
+    from winner import run
 
     if scheme not in ("auto", "iob1", "iob2", "iobes"):
         raise WinnerError(f"--scheme '{scheme}': expected auto, iob1, iob2 or iobes")
-    mapping = _label_map(label_map)
-    result = evaluate_file(model_dir, data_file, mapping, scheme)
+    scored = run.score_file(model_dir, data_file, _label_map(label_map), scheme)
+    result = run.evaluate(scored)
     found = None
     if errors is not None:
         from winner import mistakes
 
-        found = mistakes.find(model_dir, data_file, mapping, scheme, errors)
+        found = mistakes.find(scored, errors)
     if format == EvalFormat.json:
         if found is not None:
             result.update(false_positives=[m.as_dict() for m in found.false_positives],

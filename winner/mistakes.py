@@ -15,8 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from winner import checkpoint, metrics, model
-from winner.corpus import read_conll
+from winner import metrics
 
 CONTEXT = 12  # tokens shown on each side of a span; longer sentences are cut with '...'
 
@@ -47,14 +46,11 @@ def marked(tokens: list[str], start: int, end: int, target: str) -> str:
     return ("... " if left else "") + " ".join(words) + (" ..." if right < len(tokens) else "")
 
 
-def find(model_dir, data_file, label_map: dict, scheme: str = "auto", limit: int = 10) -> Mistakes:
-    """Up to `limit` false positives (highest score first) and false negatives (lowest first)."""
-    loaded = checkpoint.load(model_dir)
-    target = loaded.target
-    sentences = read_conll(data_file, scheme, {**loaded.config.data.label_map, **label_map})
-    windows = loaded.featurizer.windows([s.tokens for s in sentences])
-    scores = model.score(loaded.params, windows, loaded.config.model.activation)  # (N,)
-    positive = scores > loaded.threshold  # (N,)
+def find(scored, limit: int = 10) -> Mistakes:
+    """Up to `limit` false positives (highest score first) and false negatives (lowest first)
+    of a winner.run.ScoredFile, at its model's threshold."""
+    target, scores, sentences = scored.loaded.target, scored.scores, scored.sentences
+    positive = scores > scored.loaded.threshold  # (N,)
     false_positives, false_negatives = [], []
     offset = 0
     for sentence in sentences:

@@ -15,6 +15,7 @@ import json
 import math
 import signal
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -23,7 +24,7 @@ import numpy as np
 from winner import __version__, checkpoint, config as config_module, metrics, recipe
 from winner.errors import WinnerError
 from winner.features import save_featurizer
-from winner.train import EpochResult, Progress, evaluate, train_epochs
+from winner.train import DevSet, EpochResult, Progress, evaluate as evaluate_dev, train_epochs
 
 # Settings --resume lets differ from the saved config: they do not change what an epoch computes.
 RESUMABLE = ("train.epochs", "train.patience", "output.run_dir")  # a run directory may have been moved
@@ -216,7 +217,7 @@ def run_training(config_path, overrides, log: Callable[[str], None] = print, res
         except KeyboardInterrupt:
             bar.clear()
             if progress.step:  # inside an epoch: model-last gets this step's parameters
-                threshold, scores, accuracy = evaluate(params, prepared.dev, cfg.model.activation)
+                threshold, scores, accuracy = evaluate_dev(params, prepared.dev, cfg.model.activation)
                 save_last({**_meta(cfg, None, threshold), "epoch": progress.epoch, "step": progress.step,
                            "dev": scores.as_dict(), "dev_token_accuracy": accuracy, "interrupted": True})
             write_rows()  # exists even when no epoch has finished
@@ -228,25 +229,37 @@ def run_training(config_path, overrides, log: Callable[[str], None] = print, res
             f"R {best['dev_recall']:.4f}) at epoch {best['epoch']}, threshold {best['threshold']:+.3f}: {best_dir}")
 
 
-def evaluate_file(model_dir, data_file, label_map: dict, scheme: str = "auto") -> dict:
-    """conlleval-style scores of a saved model on a CoNLL file."""
+@dataclass
+class ScoredFile:
+    """A saved model's window scores on a CoNLL file, after document consistency."""
+
+    loaded: checkpoint.LoadedModel
+    sentences: list
+    dev: DevSet
+    scores: np.ndarray  # (N,) one per token of the file
+
+
+def score_file(model_dir, data_file, label_map: dict, scheme: str = "auto") -> ScoredFile:
+    """Read a model and a CoNLL file and score every token's window, as `winner eval` decides."""
+    from winner import consistency, model
     from winner.corpus import read_conll
 
     loaded = checkpoint.load(model_dir)
-    mapping = {**loaded.config.data.label_map, **label_map}
-    sentences = read_conll(data_file, scheme, mapping)
+    sentences = read_conll(data_file, scheme, {**loaded.config.data.label_map, **label_map})
     dev = recipe.make_dev(loaded.featurizer, sentences, loaded.target, loaded.config.decode.document_consistency)
-    from winner import consistency, model
-
     scores = model.score(loaded.params, dev.windows.ids, loaded.config.model.activation)
-    scores = consistency.smooth(scores, dev.groups, dev.consistency)
-    positive = scores > loaded.threshold
-    result = dev.scorer(positive).as_dict()
+    return ScoredFile(loaded, sentences, dev, consistency.smooth(scores, dev.groups, dev.consistency))
+
+
+def evaluate(scored: ScoredFile) -> dict:
+    """conlleval-style scores of the scored file at the model's threshold."""
+    positive = scored.scores > scored.loaded.threshold
+    result = scored.dev.scorer(positive).as_dict()
     result.update(
-        target=loaded.target,
-        threshold=loaded.threshold,
+        target=scored.loaded.target,
+        threshold=scored.loaded.threshold,
         tokens=int(positive.size),
-        token_accuracy=metrics.token_accuracy(dev.windows.positive, positive),
-        sentences=len(sentences),
+        token_accuracy=metrics.token_accuracy(scored.dev.windows.positive, positive),
+        sentences=len(scored.sentences),
     )
     return result
