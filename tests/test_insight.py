@@ -170,6 +170,13 @@ def test_gradcheck_passes_on_the_default_config():
     assert lines[-1].startswith("PASS")
 
 
+def test_gradcheck_without_the_caps_feature():
+    """Windows carry caps ids even when the model has no caps table; the check must skip them."""
+    result = invoke("gradcheck", DEFAULT_CONFIG, "features.caps_dim=0", "model.hidden=5")
+    assert result.exit_code == 0, result.output
+    assert "E_caps" not in result.stdout and result.stdout.splitlines()[-1].startswith("PASS")
+
+
 def test_gradcheck_fails_on_a_broken_gate(monkeypatch):
     forward, _ = gates.ACTIVATIONS["tanh"]
     monkeypatch.setitem(gates.ACTIVATIONS, "tanh", (forward, lambda dh, h: dh))  # forgets tanh' = 1 - h^2

@@ -57,7 +57,7 @@ class Check:
 def compact(params: dict, true_windows: dict, corrupt_windows: dict):
     """The same loss on only the embedding rows the windows use, ids renumbered into them."""
     params, true_compact, corrupt_compact, rows_used = dict(params), {}, {}, {}
-    for name in true_windows:
+    for name in model.feature_names(params):  # windows may carry features the model has no table for
         both = np.concatenate([true_windows[name].ravel(), corrupt_windows[name].ravel()])  # (B*w + B*k*w,)
         rows, renumbered = np.unique(both, return_inverse=True)
         params[f"E_{name}"] = params[f"E_{name}"][rows]  # (R, d)
