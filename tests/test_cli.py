@@ -24,6 +24,7 @@ from typer.testing import CliRunner
 from helpers import snapshot
 from winner.cli import app
 
+pytestmark = pytest.mark.usefixtures("in_repo_root")
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = "configs/default.yaml"
 CONLL_CONFIG = "configs/conll2003.yaml"
@@ -79,13 +80,6 @@ def train_sample(run_dir: Path, *overrides: str):
 
 
 # --------------------------------------------------------------------------- fixtures
-
-
-@pytest.fixture(scope="module", autouse=True)
-def in_repo_root():
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(REPO)
-        yield
 
 
 @pytest.fixture(scope="module")

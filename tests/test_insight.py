@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 from winner import checkpoint, colour, config as config_module, explain, gates, model, recipe, train
 from winner.cli import app
 
+pytestmark = pytest.mark.usefixtures("in_repo_root")
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = "configs/default.yaml"
 SAMPLE_DEV = "data/sample/dev.txt"
@@ -36,13 +37,6 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 def invoke(*args, input: str | None = None):
     return CliRunner().invoke(app, [str(a) for a in args], input=input)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def in_repo_root():
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(REPO)
-        yield
 
 
 @pytest.fixture(scope="module")

@@ -43,6 +43,7 @@ from winner.corpus import read_conll, spans, split, tokenize
 from winner.errors import WinnerError
 from winner.tagger import Tagger
 
+pytestmark = pytest.mark.usefixtures("in_repo_root")
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = "configs/default.yaml"
 SAMPLE_TRAIN = "data/sample/train.txt"
@@ -96,13 +97,6 @@ def train_in_process(run_dir: Path, *overrides: str, resume: bool = False) -> st
 
 
 # --------------------------------------------------------------------------- fixtures
-
-
-@pytest.fixture(scope="module", autouse=True)
-def in_repo_root():
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(REPO)
-        yield
 
 
 @pytest.fixture(scope="module")
