@@ -11,6 +11,7 @@ import dataclasses
 import gzip
 import json
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -31,10 +32,10 @@ META = {"target": "LOC", "threshold": 0.5}
 # ---------------------------------------------------------------- helpers
 
 def load_error(directory: Path, bad_file: str | None) -> str:
-    """checkpoint.load fails with a message naming `directory / bad_file`."""
+    """checkpoint.load fails with a message naming `directory / bad_file` (and maybe its line)."""
     message = error_message(checkpoint.load, directory)
     named = directory / bad_file if bad_file else directory
-    assert message.startswith(f"{named}: "), message
+    assert re.match(rf"{re.escape(str(named))}(:\d+)?: ", message), message
     return message
 
 

@@ -363,6 +363,10 @@ MODEL_CASES = {
     "truncated-meta": ("eval", _truncate("meta.json"), "{model}/meta.json: not valid JSON"),
     "config-unknown-key": ("predict", _edit_text("config.yaml", "hidden: 100", "hidden: 100\n  hiden: 3"),
                            "{model}/config.yaml: unknown key 'model.hiden'"),
+    "vocab-not-utf8": ("predict", lambda m: (m / "vocab.txt").write_bytes(b"<unk>\n<s>\n</s>\nZ\xfcrich\n"),
+                       "{model}/vocab.txt:4: not valid UTF-8 (byte 0xfc)"),
+    "meta-not-utf8": ("eval", lambda m: (m / "meta.json").write_bytes(b'{"target": "\xff"}'),
+                      "{model}/meta.json:1: not valid UTF-8 (byte 0xff)"),
 }
 
 

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from winner import config as config_module
-from winner.errors import WinnerError
+from winner.errors import WinnerError, read_text
 from winner.features import Featurizer, feature_dims, load_featurizer, save_featurizer
 
 FORMAT = "winner-model"
@@ -165,8 +165,8 @@ def load(directory) -> LoadedModel:
 def _read_json(path: Path, what: str, format_name: str, version: int, types: dict) -> dict:
     """A JSON object of one of our formats, with its format, version and typed keys checked."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        data = json.loads(read_text(path))
+    except json.JSONDecodeError as exc:
         raise WinnerError(f"{path}: not valid JSON ({exc.__class__.__name__})") from None
     if not isinstance(data, dict) or data.get("format") != format_name:
         raise WinnerError(f"{path}: not a winner {what} (no \"format\": \"{format_name}\")")

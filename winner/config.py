@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from winner.errors import WinnerError
+from winner.errors import WinnerError, read_text
 
 ACTIVATIONS = ("tanh", "sigmoid", "hardtanh", "relu")
 OPTIMIZERS = ("sgd", "adagrad")
@@ -215,12 +215,7 @@ def _first_line(exc: Exception) -> str:
 def load(path: str | os.PathLike, overrides: typing.Sequence[str] = ()) -> Config:
     """Read a YAML config, apply 'section.key=value' overrides, validate."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise WinnerError(f"{path}: config file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise WinnerError(f"{path}: cannot read config ({exc.__class__.__name__})") from None
+    text = read_text(path, "config file")
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:

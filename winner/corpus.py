@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from winner.errors import WinnerError, where
+from winner.errors import WinnerError, decode, read_bytes, where
 
 PREFIXES = ("B", "I", "E", "S")
 
@@ -37,23 +37,11 @@ def parse_tag(tag: str) -> tuple[str, str] | None:
 
 
 def _decode_lines(path: Path) -> list[str]:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise WinnerError(f"{path}: file not found") from None
-    except IsADirectoryError:
-        raise WinnerError(f"{path}: is a directory, expected a CoNLL file") from None
-    except OSError as exc:
-        raise WinnerError(f"{path}: cannot read ({exc.strerror})") from None
+    data = read_bytes(path, "CoNLL file")
     if b"\0" in data:
         line = data[: data.index(b"\0")].count(b"\n") + 1
         raise WinnerError(f"{where(path, line)}: binary data (NUL byte), expected a UTF-8 CoNLL text file")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise WinnerError(f"{where(path, line)}: not valid UTF-8 (byte 0x{data[exc.start]:02x})") from None
-    return text.splitlines()
+    return decode(data, path).splitlines()
 
 
 def _scheme_error(scheme: str, prev: tuple[str, str], cur: tuple[str, str]) -> str | None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from winner.errors import WinnerError
+from winner.errors import WinnerError, read_text
 from winner.gazetteer import BOUNDARY, CLASSES, Gazetteer
 
 UNK, LEFT, RIGHT = "<unk>", "<s>", "</s>"
@@ -185,9 +185,7 @@ def load_featurizer(directory: Path, f) -> Featurizer:
     """The featurizer save_featurizer wrote, for the FeaturesConfig `f` the model was trained with."""
     def vocab(name: str) -> Vocab:
         path = directory / name
-        if not path.is_file():
-            raise WinnerError(f"{path}: missing from the model directory")
-        words = path.read_text(encoding="utf-8").split("\n")
+        words = read_text(path, "file", ", but the model directory needs it").split("\n")
         if words and words[-1] == "":
             words.pop()
         try:
@@ -199,9 +197,7 @@ def load_featurizer(directory: Path, f) -> Featurizer:
     for name, wanted in (("places", f.gazetteer), ("seen", f.train_gazetteer), ("other", f.other_gazetteer)):
         if wanted:
             path = directory / f"gazetteer-{name}.txt"
-            if not path.is_file():
-                raise WinnerError(f"{path}: missing from the model directory")
-            lines = path.read_text(encoding="utf-8").splitlines()
+            lines = read_text(path, "file", ", but the model directory needs it").splitlines()
             gazetteers[name] = Gazetteer((tuple(line.split(" ")) for line in lines), normalised=True)
     return Featurizer(vocab("vocab.txt"), f.half_window, f.lowercase, f.digits_to_zero,
                       vocab("suffixes.txt") if f.suffix_dim else None, f.suffix_length, gazetteers)

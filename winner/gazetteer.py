@@ -24,7 +24,7 @@ from typing import Iterable
 import numpy as np
 
 from winner.corpus import Sentence, split
-from winner.errors import WinnerError
+from winner.errors import WinnerError, read_text
 
 CLASSES = ("<boundary>", "none", "begin", "inside")
 BOUNDARY, NONE, BEGIN, INSIDE = range(4)
@@ -80,13 +80,7 @@ class Gazetteer:
     @classmethod
     def load(cls, path) -> "Gazetteer":
         """One name per line; its tokens are found as `winner predict` finds them in raw text."""
-        path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise WinnerError(f"{path}: gazetteer file not found (build it with 'make gazetteer')") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise WinnerError(f"{path}: cannot read the gazetteer ({exc.__class__.__name__})") from None
+        text = read_text(path, "gazetteer file", " (build it with 'make gazetteer')")
         return cls(tuple(split(line)) for line in text.splitlines() if line.strip())
 
 

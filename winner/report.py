@@ -22,7 +22,7 @@ import numpy as np
 
 from winner import checkpoint, model, recipe
 from winner.corpus import read_conll
-from winner.errors import WinnerError, where
+from winner.errors import WinnerError, read_text, where
 
 INSTALL_HINT = "pip install 'winner[plot]'"
 
@@ -41,10 +41,9 @@ class Run:
 
 
 def read_metrics(path: Path) -> list[dict]:
-    if not path.is_file():
-        raise WinnerError(f"{path}: not found (is this a run directory written by 'winner train'?)")
+    text = read_text(path, "metrics file", " (is this a run directory written by 'winner train'?)")
     rows = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(text.splitlines(), start=1):
         try:
             row = json.loads(line)
         except json.JSONDecodeError:

@@ -22,7 +22,7 @@ from typing import Callable
 import numpy as np
 
 from winner import __version__, checkpoint, config as config_module, metrics, recipe
-from winner.errors import WinnerError
+from winner.errors import WinnerError, read_text
 from winner.features import save_featurizer
 from winner.train import DevSet, EpochResult, Progress, evaluate as evaluate_dev, train_epochs
 
@@ -90,10 +90,7 @@ class _StopRequest:
 
 def _read_rows(path: Path, upto: int) -> list[dict]:
     """The metrics rows of epochs 1 .. upto: later ones belong to epochs a resumed run trains again."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise WinnerError(f"{path}: cannot read the metrics of the run to resume ({exc.__class__.__name__})") from None
+    lines = read_text(path, "metrics file of the run to resume").splitlines()
     rows = []
     for number, line in enumerate(lines, start=1):
         try:
