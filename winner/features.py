@@ -36,6 +36,11 @@ def normalise(token: str, lowercase: bool = True, digits_to_zero: bool = True) -
     return token
 
 
+def word_ending(token: str, length: int, digits_to_zero: bool = True) -> str:
+    """The suffix feature's key: the last `length` characters of the lowercased word."""
+    return normalise(token, True, digits_to_zero)[-length:]
+
+
 def caps_class(token: str) -> int:
     """Index into CAPS_CLASSES."""
     if token.islower():  # true only when the token has a cased letter, so it has letters
@@ -114,14 +119,12 @@ class Featurizer:
         sizes.update({name: len(CLASSES) for name in self.gazetteers})
         return sizes
 
-    def suffix(self, token: str) -> str:
-        return normalise(token, True, self.digits_to_zero)[-self.suffix_length:]
-
     def _ids(self, token: str) -> tuple[int, int, int]:
         ids = self._memo.get(token)
         if ids is None:
             word = self.vocab.index.get(normalise(token, self.lowercase, self.digits_to_zero), 0)
-            suffix = self.suffixes.index.get(self.suffix(token), 0) if self.suffixes is not None else 0
+            suffix = (self.suffixes.index.get(word_ending(token, self.suffix_length, self.digits_to_zero), 0)
+                      if self.suffixes is not None else 0)
             ids = (word, caps_class(token), suffix)
             self._memo[token] = ids
         return ids
