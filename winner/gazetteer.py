@@ -25,6 +25,7 @@ import numpy as np
 
 from winner.corpus import Sentence, split
 from winner.errors import WinnerError, read_text
+from winner.metrics import chunks
 
 CLASSES = ("<boundary>", "none", "begin", "inside")
 BOUNDARY, NONE, BEGIN, INSIDE = range(4)
@@ -86,8 +87,6 @@ class Gazetteer:
 
 def names_in(sentences: list[Sentence], target: str, other_types: bool = False) -> list[tuple[str, ...]]:
     """The token sequences annotated as `target` entities (or, with other_types, as any other type)."""
-    from winner.metrics import chunks
-
     return [tuple(s.tokens[a:b]) for s in sentences for kind, a, b in chunks(s.tags) if (kind == target) != other_types]
 
 

@@ -21,7 +21,8 @@ from typing import Callable
 
 import numpy as np
 
-from winner import __version__, checkpoint, config as config_module, metrics, recipe
+from winner import __version__, checkpoint, config as config_module, consistency, metrics, model, recipe
+from winner.corpus import read_conll
 from winner.errors import WinnerError, read_text
 from winner.features import save_featurizer
 from winner.train import DevSet, EpochResult, Progress, evaluate as evaluate_dev, train_epochs
@@ -238,9 +239,6 @@ class ScoredFile:
 
 def score_file(model_dir, data_file, label_map: dict, scheme: str = "auto") -> ScoredFile:
     """Read a model and a CoNLL file and score every token's window, as `winner eval` decides."""
-    from winner import consistency, model
-    from winner.corpus import read_conll
-
     loaded = checkpoint.load(model_dir)
     sentences = read_conll(data_file, scheme, {**loaded.config.data.label_map, **label_map})
     dev = recipe.make_dev(loaded.featurizer, sentences, loaded.target, loaded.config.decode.document_consistency)
