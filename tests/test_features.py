@@ -9,7 +9,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from winner.features import CAPS_BOUNDARY, CAPS_CLASSES, SPECIALS, Featurizer, Vocab, caps_class, normalise
+from winner.features import (CAPS_BOUNDARY, CAPS_CLASSES, SPECIALS, Featurizer, Vocab, caps_class, normalise,
+                             normalise_all)
 
 LOWER, UPPER, TITLE, MIXED, NO_LETTERS = (CAPS_CLASSES.index(name) for name in
                                           ("lower", "UPPER", "Title", "miXed", "no-letters"))
@@ -45,6 +46,19 @@ def test_normalise_switches():
     assert normalise("Paris1996", lowercase=False, digits_to_zero=False) == "Paris1996"
 
 
+ANY_TOKENS = st.lists(st.text(st.characters(exclude_categories=("Cs",)), max_size=6), max_size=8)
+
+
+@settings(max_examples=300, deadline=None)
+@given(ANY_TOKENS, st.booleans(), st.booleans())
+@example(["ΟΔΟΣ", "Σ", "'Σ", "AΣ'", "İstanbul", "Straße", "١٩٩٦"], True, True)
+@example(["a\nb", "c"], True, True)  # a token holding a line break
+@example([], True, True)
+def test_normalise_all_gives_normalise_of_each_token(tokens, lowercase, digits_to_zero):
+    # Greek capital sigma lowercases by context (final or not): joining must not change its neighbours.
+    assert normalise_all(tokens, lowercase, digits_to_zero) == [normalise(t, lowercase, digits_to_zero) for t in tokens]
+
+
 # ---------------------------------------------------------------- caps_class
 
 @pytest.mark.parametrize("token, expected", [
@@ -68,6 +82,34 @@ def test_caps_class_single_capital_letter_is_upper():
     # `len(token) == 1` clause is therefore unreachable for letters.
     assert caps_class("A") == UPPER
     assert caps_class("I") == UPPER
+
+
+def plain_caps_class(token: str) -> int:
+    """The rule caps_class() follows, written plainly: caps_class() adds quick answers only."""
+    if token.islower():
+        return LOWER
+    if token.isupper():
+        return UPPER
+    if not any(c.isalpha() for c in token):
+        return NO_LETTERS
+    if token[0].isupper() and not any(c.isupper() for c in token[1:]):
+        return TITLE
+    return MIXED
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(max_size=8))
+@example("Ⓐⓑ")  # upper and lower but not letters
+@example("Aǅ")  # a titlecase letter is neither upper nor lower
+def test_caps_class_follows_the_plain_rule(token):
+    assert caps_class(token) == plain_caps_class(token)
+
+
+def test_caps_class_follows_the_plain_rule_on_every_character_and_its_title_pair():
+    for code in range(0x110000):
+        c = chr(code)
+        for token in (c, "A" + c, c + "a"):
+            assert caps_class(token) == plain_caps_class(token), repr(token)
 
 
 def test_caps_classes_are_valid_indices():
@@ -220,3 +262,17 @@ def test_windows_match_a_plain_python_reference(sentences, h):
     n = sum(len(s) for s in sentences)
     assert windows["caps"].shape == (n, 2 * h + 1)
     assert windows["caps"][:, h].tolist() == [caps_class(t) for s in sentences for t in s]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.lists(st.lists(WORDS | st.text(max_size=4), max_size=5), max_size=4), min_size=1, max_size=4))
+def test_windows_do_not_depend_on_what_the_featurizer_met_before(batches):
+    # Token ids are kept between calls; a featurizer that has seen other batches
+    # must give each batch the windows a fresh one gives.
+    vocab = Vocab.build(["Paris", "is", "1996", "iPhone"])
+    seasoned = Featurizer(vocab, 2, suffixes=Vocab.build(["ris", "is", "one"]))
+    for sentences in batches:
+        fresh = Featurizer(vocab, 2, suffixes=Vocab.build(["ris", "is", "one"]))
+        got, want = seasoned.windows(sentences), fresh.windows(sentences)
+        assert got.keys() == want.keys()
+        assert all(np.array_equal(got[k], want[k]) for k in want)

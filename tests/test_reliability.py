@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 from typer.testing import CliRunner
 
 from helpers import snapshot
@@ -41,7 +41,7 @@ from winner import checkpoint, model, run, train
 from winner.cli import app
 from winner.corpus import read_conll, spans, split, tokenize
 from winner.errors import WinnerError
-from winner.tagger import Tagger
+from winner.tagger import Tagger, inline
 
 pytestmark = pytest.mark.usefixtures("in_repo_root")
 REPO = Path(__file__).resolve().parents[1]
@@ -532,6 +532,29 @@ def test_tagging_lines_together_keeps_each_line_apart(tagger, lines):
         [alone] = tagger.tag_lines([line])
         assert tagged.tokens == alone.tokens
         assert [(e.start, e.end) for e in tagged.entities] == [(e.start, e.end) for e in alone.entities]
+
+
+PLACES_LINES = ["Paris", "Berlin", "I flew from Berlin to Madrid .", "", "  ", "Not all museums in Paris are amazing ."]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sampled_from(PLACES_LINES) | ANY_TEXT, max_size=8))
+@example(["Paris Paris", "Paris Paris", "", "", "Paris"])  # an entity ends where the next line's begins
+@example(["", "Paris", ""])
+def test_batch_outputs_are_the_line_by_line_outputs(tagger, lines):
+    # conll() and inline() build a whole batch at once; the plain way goes line by line.
+    target = tagger.model.target
+    batch = tagger.tag_batch(lines)
+    by_line = batch.tagged_lines()
+    plain_conll = "".join("".join(f"{t}\t{tag}\n" for t, tag in zip(line.tokens, line.tags(target))) + "\n"
+                          for line in by_line)
+    assert batch.conll(target) == plain_conll
+    assert batch.inline(target) == "".join(inline(line, target) + "\n" for line in by_line)
+
+
+def test_the_batch_test_sees_entities_on_neighbouring_lines(tagger):
+    batch = tagger.tag_batch(["Paris Paris", "Paris Paris", "", "", "Paris"])
+    assert batch.starts.tolist() == [0, 2, 4] and batch.ends.tolist() == [2, 4, 5]
 
 
 # --------------------------------------------------------------------------- 3. divergence

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from winner.errors import WinnerError, decode, read_bytes, where
@@ -166,5 +167,12 @@ def split(text: str) -> list[str]:
         if piece.isalpha() or piece.isdecimal():
             tokens.append(piece)
         else:
-            tokens.extend(_TOKEN.findall(piece))
+            tokens += _cut(piece)
     return tokens
+
+
+@lru_cache(maxsize=1 << 16)
+def _cut(piece: str) -> tuple[str, ...]:
+    """The tokens of a piece of text without white space. Pieces such as ',' and
+    'Paris,' come back again and again, so the answers are kept."""
+    return tuple(_TOKEN.findall(piece))

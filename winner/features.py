@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from itertools import chain
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +37,25 @@ def normalise(token: str, lowercase: bool = True, digits_to_zero: bool = True) -
     return token
 
 
+def normalise_all(tokens: list[str], lowercase: bool = True, digits_to_zero: bool = True) -> list[str]:
+    """normalise() of many tokens, in one pass over their joined text.
+
+    Tokens hold no line break, so joining them with one and splitting after
+    gives back one key per token (lowercasing a letter looks at its
+    neighbours only through cased letters, never across a line break). A
+    token that does hold one is caught by the count, and all are done one by one.
+    """
+    text = "\n".join(tokens)
+    if lowercase:
+        text = text.lower()
+    if digits_to_zero:
+        text = _DIGIT.sub("0", text)
+    keys = text.split("\n")
+    if len(keys) != len(tokens):
+        return [normalise(token, lowercase, digits_to_zero) for token in tokens]
+    return keys
+
+
 def word_ending(token: str, length: int, digits_to_zero: bool = True) -> str:
     """The suffix feature's key: the last `length` characters of the lowercased word."""
     return normalise(token, True, digits_to_zero)[-length:]
@@ -47,9 +67,9 @@ def caps_class(token: str) -> int:
         return 1
     if token.isupper():
         return 2
-    if not any(c.isalpha() for c in token):
+    if not token.isalpha() and not any(c.isalpha() for c in token):  # isalpha(): the quick answer for most
         return 5
-    if token[0].isupper() and not any(c.isupper() for c in token[1:]):
+    if token[0].isupper() and (token[1:].islower() or not any(c.isupper() for c in token[1:])):
         return 3
     return 4
 
@@ -87,6 +107,50 @@ def feature_dims(f) -> dict[str, int]:
     return {name: dim for name, dim in dims.items() if dim}
 
 
+class TokenTable:
+    """Word id, caps class and suffix id of every distinct token string met so far.
+
+    Text repeats its words: each new string is worked out once, all of a
+    batch's new strings together, and every token then costs one dict lookup.
+    """
+
+    def __init__(self):
+        self.row: dict[str, int] = {}
+        self.ids = np.zeros((0, 3), np.int32)  # (distinct strings, 3)
+
+    def lookup(self, tokens: list[str], work_out) -> np.ndarray:
+        """(N, 3) ids of `tokens`; work_out(new strings) -> their (M, 3) ids."""
+        new = [token for token in dict.fromkeys(tokens) if token not in self.row]
+        if new:
+            self.row.update(zip(new, range(len(self.row), len(self.row) + len(new))))
+            self.ids = np.concatenate([self.ids, work_out(new)])
+        return self.ids[np.fromiter(map(self.row.__getitem__, tokens), np.intp, len(tokens))]
+
+
+class WindowLayout:
+    """Where the window of each token reads, for sentences laid end to end.
+
+    Every sentence gets h `left` ids before it and h `right` ids after it in a
+    padded row, so that no window reaches into a neighbouring sentence. The
+    positions are worked out once and serve every feature.
+    """
+
+    def __init__(self, lengths: np.ndarray, h: int):
+        sentence = np.repeat(np.arange(lengths.size), lengths)  # (N,) sentence of each token
+        self.position = np.arange(sentence.size) + (2 * sentence + 1) * h  # (N,) each token in the padded row
+        starts = np.cumsum(lengths) - lengths + 2 * h * np.arange(lengths.size)  # (S,) first pad of each sentence
+        self.left_pads = (starts[:, None] + np.arange(h)).ravel()
+        self.size = sentence.size + 2 * h * lengths.size
+        self.reads = self.position[:, None] + np.arange(-h, h + 1)  # (N, 2h+1)
+
+    def windows(self, ids: np.ndarray, left: int, right: int) -> np.ndarray:
+        """(N, 2h+1) windows around each of the N tokens, whose ids are `ids` (N,)."""
+        padded = np.full(self.size, right, np.int32)
+        padded[self.left_pads] = left
+        padded[self.position] = ids
+        return np.take(padded, self.reads)
+
+
 @dataclass(frozen=True)
 class Featurizer:
     """Turns sentences into window id arrays; everything a model needs to see text.
@@ -104,8 +168,7 @@ class Featurizer:
     suffixes: Vocab | None = None  # last suffix_length characters of the normalised word
     suffix_length: int = 3
     gazetteers: dict = field(default_factory=dict)  # feature name -> Gazetteer
-    # token -> (word id, caps class, suffix id): text repeats its words, so each is looked up once
-    _memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    _known: TokenTable = field(default_factory=TokenTable, init=False, repr=False, compare=False)
 
     @property
     def width(self) -> int:
@@ -119,15 +182,22 @@ class Featurizer:
         sizes.update({name: len(CLASSES) for name in self.gazetteers})
         return sizes
 
-    def _ids(self, token: str) -> tuple[int, int, int]:
-        ids = self._memo.get(token)
-        if ids is None:
-            word = self.vocab.index.get(normalise(token, self.lowercase, self.digits_to_zero), 0)
-            suffix = (self.suffixes.index.get(word_ending(token, self.suffix_length, self.digits_to_zero), 0)
-                      if self.suffixes is not None else 0)
-            ids = (word, caps_class(token), suffix)
-            self._memo[token] = ids
-        return ids
+    def token_ids(self, tokens: list[str]) -> np.ndarray:
+        """(N, 3) word id, caps class and suffix id of each token (suffix id 0 without the suffix feature)."""
+        return self._known.lookup(tokens, self._work_out)
+
+    def _work_out(self, tokens: list[str]) -> np.ndarray:
+        """token_ids() of distinct token strings not met before."""
+        keys = normalise_all(tokens, self.lowercase, self.digits_to_zero)
+        word_id = self.vocab.index.get
+        columns = [[word_id(key, 0) for key in keys], list(map(caps_class, tokens))]
+        if self.suffixes is None:
+            columns.append([0] * len(tokens))
+        else:
+            lowered = keys if self.lowercase else normalise_all(tokens, True, self.digits_to_zero)
+            n, suffix_id = self.suffix_length, self.suffixes.index.get
+            columns.append([suffix_id(key[-n:], 0) for key in lowered])
+        return np.array(columns, np.int32).T  # (M, 3)
 
     def windows(self, sentences, gazetteer_classes: dict | None = None) -> dict[str, np.ndarray]:
         """{feature: (N, 2h+1) int32 ids} for the N tokens of all sentences, in order.
@@ -136,43 +206,27 @@ class Featurizer:
         gazetteer's own matches (training sentences use held-out names).
         """
         sentences = list(sentences)
-        h = self.half_window
         lengths = np.fromiter(map(len, sentences), np.int64, len(sentences))  # (S,)
-        memo = self._memo
-        ids = np.array([memo[t] if t in memo else self._ids(t) for tokens in sentences for t in tokens],
-                       np.int32).reshape(-1, 3)  # (N, 3)
-        out = {"word": _centre_windows(ids[:, 0], lengths, h, left=1, right=2),
-               "caps": _centre_windows(ids[:, 1], lengths, h, left=CAPS_BOUNDARY, right=CAPS_BOUNDARY)}
+        return self.windows_flat(list(chain.from_iterable(sentences)), lengths, gazetteer_classes)
+
+    def windows_flat(self, tokens: list[str], lengths: np.ndarray,
+                     gazetteer_classes: dict | None = None) -> dict[str, np.ndarray]:
+        """windows() of sentences laid end to end: `tokens` all their tokens, `lengths` (S,) how many each has."""
+        ids = self.token_ids(tokens)  # (N, 3)
+        layout = WindowLayout(lengths, self.half_window)
+        out = {"word": layout.windows(ids[:, 0], left=1, right=2),
+               "caps": layout.windows(ids[:, 1], left=CAPS_BOUNDARY, right=CAPS_BOUNDARY)}
         if self.suffixes is not None:
-            out["suffix"] = _centre_windows(ids[:, 2], lengths, h, left=1, right=2)
-        lower = [t.lower() for tokens in sentences for t in tokens] if self.gazetteers else []
+            out["suffix"] = layout.windows(ids[:, 2], left=1, right=2)
+        lower = normalise_all(tokens, True, False) if self.gazetteers else []
         for name, gazetteer in self.gazetteers.items():
             given = (gazetteer_classes or {}).get(name)
             if given is not None:
-                flat = np.fromiter((c for sentence in given for c in sentence), np.int32, len(ids))
+                flat = np.fromiter(chain.from_iterable(given), np.int32, len(tokens))
             else:
                 flat = gazetteer.classes_flat(lower, lengths)
-            out[name] = _centre_windows(flat, lengths, h, left=BOUNDARY, right=BOUNDARY)
+            out[name] = layout.windows(flat, left=BOUNDARY, right=BOUNDARY)
         return out
-
-
-def _centre_windows(ids: np.ndarray, lengths: np.ndarray, h: int, left: int, right: int) -> np.ndarray:
-    """(N, 2h+1) windows around each of the N tokens of sentences laid end to end.
-
-    Every sentence gets h `left` ids before it and h `right` ids after it, so
-    that no window reaches into a neighbouring sentence.
-    """
-    n = ids.size
-    if n == 0:
-        return np.zeros((0, 2 * h + 1), np.int32)
-    sentence = np.repeat(np.arange(lengths.size), lengths)  # (N,) sentence of each token
-    position = np.arange(n) + (2 * sentence + 1) * h  # (N,) where each token lands in the padded row
-    padded = np.full(n + 2 * h * lengths.size, right, np.int32)
-    starts = np.cumsum(lengths) - lengths + 2 * h * np.arange(lengths.size)  # (S,) first pad of each sentence
-    padded[(starts[:, None] + np.arange(h)).ravel()] = left
-    padded[position] = ids
-    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * h + 1)  # (len - 2h, 2h+1)
-    return np.ascontiguousarray(windows[position - h])
 
 
 def save_featurizer(featurizer: Featurizer, directory: Path, write) -> None:

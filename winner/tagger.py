@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import chain
 from typing import Iterable, Iterator
 
 import numpy as np
@@ -55,27 +56,90 @@ class TaggedLine:
                        mean, first, stop) for first, stop, mean in self.runs]
 
 
+@dataclass
+class TaggedBatch:
+    """Tagged lines laid end to end: line i's tokens are tokens[offsets[i]: offsets[i+1]]."""
+
+    lines: list[str]
+    tokens: list[str]  # (N,)
+    offsets: np.ndarray  # (L+1,)
+    scores: np.ndarray  # (N,) window score of each token
+    starts: np.ndarray  # (E,) first token of each entity
+    ends: np.ndarray  # (E,) end token of each entity, exclusive
+    means: np.ndarray  # (E,) mean score of each entity's tokens
+
+    def line_of(self, tokens: np.ndarray) -> np.ndarray:
+        """The line each of the given token indices lies on."""
+        return np.searchsorted(self.offsets, tokens, side="right") - 1
+
+    def tagged_lines(self) -> list[TaggedLine]:
+        offsets = self.offsets.tolist()
+        tagged = [TaggedLine(line, self.tokens[offsets[i]: offsets[i + 1]], self.scores[offsets[i]: offsets[i + 1]])
+                  for i, line in enumerate(self.lines)]
+        for i, start, end, mean in zip(self.line_of(self.starts).tolist(), self.starts.tolist(),
+                                       self.ends.tolist(), self.means.tolist()):
+            tagged[i].runs.append((start - offsets[i], end - offsets[i], mean))
+        return tagged
+
+    def conll(self, target: str) -> str:
+        """Token TAB IOB2 tag on each line, a blank line after each input line's tokens.
+
+        One list of alternating tokens and tag endings, joined once: no Python
+        runs per token.
+        """
+        n = len(self.tokens)
+        change = np.zeros(n + 1, np.int64)
+        change[self.starts] += 1
+        change[self.ends] -= 1  # an entity may end where the next line's begins
+        # code of each token: 0 O, 1 B-, 2 I-; plus 3 on a line's last token, whose ending adds the blank line
+        code = (np.cumsum(change[:n]) > 0) * 2
+        code[self.starts] = 1
+        has_tokens = np.diff(self.offsets) > 0
+        code[self.offsets[1:][has_tokens] - 1] += 3
+        tags = ("O", f"B-{target}", f"I-{target}")
+        endings = np.array([f"\t{tag}\n" for tag in tags] + [f"\t{tag}\n\n" for tag in tags], dtype=object)
+        pieces = [""] * (2 * n)
+        pieces[0::2] = self.tokens
+        pieces[1::2] = endings[code].tolist()
+        lead = ""  # a line without tokens is one blank line, after the block of the line before it
+        for line in np.flatnonzero(~has_tokens).tolist():
+            tokens_before = int(self.offsets[line])
+            if tokens_before:
+                pieces[2 * tokens_before - 1] += "\n"
+            else:
+                lead += "\n"
+        return lead + "".join(pieces)
+
+    def inline(self, target: str) -> str:
+        """The lines with [TARGET ...] around each entity; lines without one are copied as they are."""
+        out = list(self.lines)
+        lines_with_entities = list(dict.fromkeys(self.line_of(self.starts).tolist()))  # np.unique would import numpy.ma
+        tagged = self.tagged_lines() if lines_with_entities else []
+        for i in lines_with_entities:
+            out[i] = inline(tagged[i], target)
+        return "".join(line + "\n" for line in out)
+
+
 class Tagger:
     def __init__(self, loaded: LoadedModel):
         self.model = loaded
         self.activation = loaded.config.model.activation
 
-    def tag_lines(self, lines: list[str]) -> list[TaggedLine]:
+    def tag_batch(self, lines: list[str]) -> TaggedBatch:
         """Tokenize, score and find the entities of a batch of raw text lines."""
         token_lists = [split(line) for line in lines]
         lengths = np.fromiter(map(len, token_lists), np.int64, len(token_lists))  # (L,)
-        windows = self.model.featurizer.windows(token_lists)
+        tokens = list(chain.from_iterable(token_lists))
+        windows = self.model.featurizer.windows_flat(tokens, lengths)
         scores = model.score(self.model.params, windows, self.activation)  # (N,)
         starts, ends = runs_within(scores > self.model.threshold, *sentence_edges(lengths))
-        offsets = np.concatenate(([0], np.cumsum(lengths)))  # (L+1,)
-        line_of_run = np.searchsorted(offsets, starts, side="right") - 1
         running = np.concatenate(([0.0], np.cumsum(scores, dtype=np.float64)))
         means = (running[ends] - running[starts]) / (ends - starts)  # mean score of each entity
-        tagged = [TaggedLine(line, tokens, scores[offsets[i]: offsets[i + 1]])
-                  for i, (line, tokens) in enumerate(zip(lines, token_lists))]
-        for i, start, end, mean in zip(line_of_run.tolist(), starts.tolist(), ends.tolist(), means.tolist()):
-            tagged[i].runs.append((start - offsets[i], end - offsets[i], mean))
-        return tagged
+        return TaggedBatch(lines, tokens, np.concatenate(([0], np.cumsum(lengths))), scores, starts, ends, means)
+
+    def tag_lines(self, lines: list[str]) -> list[TaggedLine]:
+        """tag_batch(), one TaggedLine per line."""
+        return self.tag_batch(lines).tagged_lines()
 
 
 def inline(tagged: TaggedLine, target: str) -> str:
@@ -89,20 +153,22 @@ def inline(tagged: TaggedLine, target: str) -> str:
 
 
 def predict_lines(model_dir, lines: Iterable[str], fmt: str, chunk: int = 4096) -> Iterator[str]:
-    """Tag raw text lines; yields one output record per input line."""
+    """Tag raw text lines, `chunk` at a time. Yields the output in pieces of whole
+    records: a batch of lines at a time for conll and inline, one line's record for json."""
     loaded = checkpoint.load(model_dir)
     tagger = Tagger(loaded)
     target = loaded.target
 
     def records(batch):
-        for tagged in tagger.tag_lines(batch):
-            if fmt == "json":
-                entities = [dict(e.as_dict(), label=target) for e in tagged.entities]
-                yield json.dumps({"text": tagged.text, "entities": entities}, ensure_ascii=False) + "\n"
-            elif fmt == "conll":
-                yield "".join(f"{t}\t{tag}\n" for t, tag in zip(tagged.tokens, tagged.tags(target))) + "\n"
-            else:
-                yield inline(tagged, target) + "\n"
+        tagged = tagger.tag_batch(batch)
+        if fmt == "conll":
+            yield tagged.conll(target)
+        elif fmt == "json":
+            for line in tagged.tagged_lines():
+                entities = [dict(e.as_dict(), label=target) for e in line.entities]
+                yield json.dumps({"text": line.text, "entities": entities}, ensure_ascii=False) + "\n"
+        else:
+            yield tagged.inline(target)
 
     batch: list[str] = []
     for line in lines:
