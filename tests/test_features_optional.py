@@ -8,6 +8,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from winner import checkpoint, config as config_module, consistency, gradcheck, model, recipe
 from winner.corpus import Sentence
@@ -32,6 +33,33 @@ def test_gazetteer_matches_never_cross_sentences():
     lower = ["visit", "new", "york", "now"]
     assert gazetteer.classes_flat(lower, np.array([2, 2])).tolist() == [NONE, NONE, BEGIN, NONE]
     assert gazetteer.classes_flat(lower, np.array([4])).tolist() == [NONE, BEGIN, INSIDE, NONE]
+
+
+def plain_classes(names, sentence: list[str]) -> list[int]:
+    """Greedy longest match from the left, written plainly: the rule classes_flat() follows."""
+    lower, out, i = [t.lower() for t in sentence], [NONE] * len(sentence), 0
+    while i < len(lower):
+        fits = [len(n) for n in names if tuple(lower[i: i + len(n)]) == n]
+        if fits:
+            out[i: i + max(fits)] = [BEGIN] + [INSIDE] * (max(fits) - 1)
+            i += max(fits)
+        else:
+            i += 1
+    return out
+
+
+NAME_WORDS = st.sampled_from(["new", "york", "city", "paris", "south", "wales", "in"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(NAME_WORDS, min_size=1, max_size=3), max_size=8),
+       st.lists(st.lists(NAME_WORDS, max_size=9), max_size=5))
+def test_gazetteer_classes_flat_follow_the_plain_rule(names, sentences):
+    gazetteer = Gazetteer([tuple(n) for n in names])
+    distinct = set(gazetteer.names)
+    lower = [t for s in sentences for t in s]
+    got = gazetteer.classes_flat(lower, np.array([len(s) for s in sentences], np.int64)).tolist()
+    assert got == [c for s in sentences for c in plain_classes(distinct, s)]
 
 
 def test_gazetteer_file_round_trip(tmp_path):

@@ -58,21 +58,28 @@ class Gazetteer:
         """classes() of sentences laid end to end: `lower` their lowercased tokens, `lengths` (S,) their lengths.
 
         Only tokens that begin some name are tried, so a batch costs one set
-        lookup per token and a few tuple lookups per candidate.
+        lookup per token and a few tuple lookups per candidate; the classes
+        are written once at the end, for all matches together.
         """
-        out = np.full(len(lower), NONE, np.int32)  # (N,)
-        sentence_end = np.repeat(np.cumsum(lengths), lengths)  # (N,) where each token's sentence ends
+        n = len(lower)
+        out = np.full(n, NONE, np.int32)  # (N,)
         firsts, names = self.lengths, self._set
-        covered = 0  # tokens before this index are inside an earlier match
-        for i in [i for i, token in enumerate(lower) if token in firsts]:
+        candidates = np.flatnonzero(np.fromiter(map(firsts.__contains__, lower), bool, n))
+        room = np.repeat(np.cumsum(lengths), lengths)[candidates] - candidates  # tokens left in the sentence
+        begins, sizes, covered = [], [], 0  # covered: tokens before this index are inside an earlier match
+        for i, left in zip(candidates.tolist(), room.tolist()):
             if i < covered:
                 continue
-            for length in firsts[lower[i]]:
-                if i + length <= sentence_end[i] and tuple(lower[i: i + length]) in names:
-                    out[i] = BEGIN
-                    out[i + 1: i + length] = INSIDE
+            for length in firsts[lower[i]]:  # longest first
+                if length <= left and tuple(lower[i: i + length]) in names:
+                    begins.append(i)
+                    sizes.append(length)
                     covered = i + length
                     break
+        begins, inside = np.array(begins, np.int64), np.array(sizes, np.int64) - 1  # (M,), tokens after the first
+        out[begins] = BEGIN
+        first_inside = np.repeat(begins + 1 - (np.cumsum(inside) - inside), inside)
+        out[first_inside + np.arange(inside.sum())] = INSIDE
         return out
 
     def save(self, path) -> None:
