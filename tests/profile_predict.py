@@ -1,0 +1,61 @@
+"""Where the time of `winner predict --format conll` goes:
+`python tests/profile_predict.py MODEL_DIR TEXT_FILE`.
+
+TEXT_FILE holds one sentence per line (`make bench` writes one at
+runs/bench/predict-input.txt). Times each phase of tagging it in this
+process, the way winner.tagger composes them, plus the start-up of a whole
+`winner predict` process on one word; prints the median of 3 runs of each.
+Every run loads the model afresh, so that no token ids are known in advance.
+Run it on a quiet machine.
+"""
+
+from __future__ import annotations
+
+import io
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from winner import checkpoint, model, tagger
+from winner.corpus import split
+
+RUNS = 3
+
+
+def median_time(fn) -> float:
+    times = []
+    for _ in range(RUNS):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def main() -> None:
+    model_dir, text_file = sys.argv[1], sys.argv[2]
+    lines = Path(text_file).read_text(encoding="utf-8").splitlines()
+    winner = str(Path(sys.executable).parent / "winner")
+    startup = median_time(lambda: subprocess.run([winner, "predict", "--model", model_dir, "Paris"],
+                                                 check=True, capture_output=True))
+    token_lists = [split(line) for line in lines]
+    loaded = checkpoint.load(model_dir)
+    windows = loaded.featurizer.windows(token_lists)
+    spent = {"loading the model": median_time(lambda: checkpoint.load(model_dir))}
+    spent["cutting lines into tokens"] = median_time(lambda: [split(line) for line in lines])
+    spent["token ids and windows"] = (median_time(lambda: checkpoint.load(model_dir).featurizer.windows(token_lists))
+                                      - spent["loading the model"])
+    spent["scoring"] = median_time(lambda: model.score(loaded.params, windows, loaded.config.model.activation))
+    total = median_time(lambda: io.StringIO().writelines(tagger.predict_lines(model_dir, lines, "conll")))
+    spent["entity runs and CoNLL output (the rest)"] = total - sum(spent.values())
+    tokens = sum(map(len, token_lists))
+    print(f"{len(lines):,} lines, {tokens:,} tokens; medians of {RUNS} runs")
+    print(f"  start-up of `winner predict` on one word (whole process): {startup:.3f} s")
+    for name, seconds in spent.items():
+        print(f"  {name}: {seconds:.3f} s")
+    print(f"  in process, all phases: {total:.3f} s ({tokens / total:,.0f} tokens/s)")
+
+
+if __name__ == "__main__":
+    main()
