@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from itertools import chain
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 
 import numpy as np

@@ -73,6 +73,7 @@ class TaggedBatch:
         return np.searchsorted(self.offsets, tokens, side="right") - 1
 
     def tagged_lines(self) -> list[TaggedLine]:
+        """One TaggedLine per line, each with the token range and mean score of its entities."""
         offsets = self.offsets.tolist()
         tagged = [TaggedLine(line, self.tokens[offsets[i]: offsets[i + 1]], self.scores[offsets[i]: offsets[i + 1]])
                   for i, line in enumerate(self.lines)]
