@@ -9,8 +9,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from winner.features import (CAPS_BOUNDARY, CAPS_CLASSES, SPECIALS, Featurizer, Vocab, caps_class, normalise,
-                             normalise_all)
+from winner.features import (CAPS_BOUNDARY, CAPS_CLASSES, SPECIALS, Featurizer, TokenTable, Vocab, caps_class,
+                             normalise, normalise_all)
 
 LOWER, UPPER, TITLE, MIXED, NO_LETTERS = (CAPS_CLASSES.index(name) for name in
                                           ("lower", "UPPER", "Title", "miXed", "no-letters"))
@@ -276,3 +276,13 @@ def test_windows_do_not_depend_on_what_the_featurizer_met_before(batches):
         got, want = seasoned.windows(sentences), fresh.windows(sentences)
         assert got.keys() == want.keys()
         assert all(np.array_equal(got[k], want[k]) for k in want)
+
+
+def test_token_table_starts_afresh_past_its_limit_and_still_answers_right():
+    f = Featurizer(Vocab.build(["paris", "is", "big"]), 1)
+    table = TokenTable(limit=4)
+    batches = [["Paris", "is", "big"], ["a", "b", "Paris"], ["c", "d", "e", "f"], ["Paris", "is"]]
+    for tokens in batches:
+        assert np.array_equal(table.lookup(tokens, f._work_out), f._work_out(tokens))
+        assert len(table.row) <= 4
+    assert table.row == {"Paris": 0, "is": 1}  # the last batch started a fresh table

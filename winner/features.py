@@ -112,15 +112,21 @@ class TokenTable:
 
     Text repeats its words: each new string is worked out once, all of a
     batch's new strings together, and every token then costs one dict lookup.
+    A stream that keeps bringing new strings (numbers, addresses) would grow
+    the table without end, so past `limit` strings it starts afresh.
     """
 
-    def __init__(self):
+    def __init__(self, limit: int = 1 << 20):
+        self.limit = limit
         self.row: dict[str, int] = {}
         self.ids = np.zeros((0, 3), np.int32)  # (distinct strings, 3)
 
     def lookup(self, tokens: list[str], work_out) -> np.ndarray:
         """(N, 3) ids of `tokens`; work_out(new strings) -> their (M, 3) ids."""
         new = [token for token in dict.fromkeys(tokens) if token not in self.row]
+        if len(self.row) + len(new) > self.limit:
+            self.row, self.ids = {}, self.ids[:0]
+            new = list(dict.fromkeys(tokens))
         if new:
             self.row.update(zip(new, range(len(self.row), len(self.row) + len(new))))
             self.ids = np.concatenate([self.ids, work_out(new)])
