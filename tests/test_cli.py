@@ -172,6 +172,12 @@ def test_eval_label_map_renames_corpus_types(model_best, tmp_path):
     assert {k: mapped[k] for k in EVAL_KEYS} == {k: original[k] for k in EVAL_KEYS}
 
 
+def test_eval_unknown_scheme_is_one_line_naming_the_choices(model_best):
+    result = invoke("eval", model_best, SAMPLE_DEV, "--scheme", "bio")
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr == "error: --scheme 'bio': expected auto, iob1, iob2 or iobes\n"
+
+
 # --------------------------------------------------------------------------- 3. predict
 
 

@@ -12,7 +12,7 @@ import functools
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import List, Optional
+from typing import Iterator, List, Optional
 
 import typer
 
@@ -139,9 +139,10 @@ def evaluate(
     import json
 
     from winner import run
+    from winner.config import SCHEMES
 
-    if scheme not in ("auto", "iob1", "iob2", "iobes"):
-        raise WinnerError(f"--scheme '{scheme}': expected auto, iob1, iob2 or iobes")
+    if scheme not in SCHEMES:
+        raise WinnerError(f"--scheme '{scheme}': expected {', '.join(SCHEMES[:-1])} or {SCHEMES[-1]}")
     scored = run.score_file(model_dir, data_file, _label_map(label_map), scheme)
     result = run.evaluate(scored)
     found = None
@@ -174,7 +175,7 @@ def predict(
     from winner import colour
     from winner.tagger import predict_lines
 
-    lines = stdin_lines() if text is None or text == "-" else iter(text.splitlines() or [""])
+    lines = _lines(text)
     # On a terminal the inline marks are coloured, drawn from the JSON records' offsets; piped, the
     # inline text is exactly predict_lines' own.
     in_colour = format == PredictFormat.inline and colour.enabled(sys.stdout)
@@ -184,18 +185,14 @@ def predict(
     sys.stdout.flush()
 
 
-def stdin_lines():
-    """Lines of stdin without their line ends; bytes that are not valid text become U+FFFD, not an error."""
+def _lines(text: Optional[str]) -> Iterator[str]:
+    """TEXT's lines, or stdin's when TEXT is omitted or '-', read as they come and without their
+    line ends; stdin bytes that are not valid text become U+FFFD, not an error."""
+    if text is not None and text != "-":
+        return iter(text.splitlines() or [""])
     if hasattr(sys.stdin, "reconfigure"):
         sys.stdin.reconfigure(errors="replace")
     return (line.rstrip("\r\n") for line in sys.stdin)
-
-
-def _lines(text: Optional[str]):
-    """TEXT's lines, or stdin's when TEXT is omitted or '-'."""
-    if text is None or text == "-":
-        return list(stdin_lines())
-    return text.splitlines() or [""]
 
 
 @app.command()
@@ -215,7 +212,7 @@ def explain(
     loaded = checkpoint.load(model_dir)
     h, target, threshold = loaded.featurizer.half_window, loaded.target, loaded.threshold
     terminal, coloured = sys.stdout.isatty(), colour.enabled(sys.stdout)
-    for i, sentence in enumerate(explain_lines(loaded, _lines(text), every_token)):
+    for i, sentence in enumerate(explain_lines(loaded, list(_lines(text)), every_token)):
         if format == ExplainFormat.json:
             typer.echo(json.dumps(sentence.as_dict(h, target, threshold), ensure_ascii=False))
         else:

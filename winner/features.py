@@ -56,9 +56,9 @@ def normalise_all(tokens: list[str], lowercase: bool = True, digits_to_zero: boo
     return keys
 
 
-def word_ending(token: str, length: int, digits_to_zero: bool = True) -> str:
-    """The suffix feature's key: the last `length` characters of the lowercased word."""
-    return normalise(token, True, digits_to_zero)[-length:]
+def word_endings(tokens: list[str], length: int, digits_to_zero: bool = True) -> list[str]:
+    """The suffix feature's keys: the last `length` characters of each lowercased word."""
+    return [key[-length:] for key in normalise_all(tokens, True, digits_to_zero)]
 
 
 def caps_class(token: str) -> int:
@@ -200,9 +200,8 @@ class Featurizer:
         if self.suffixes is None:
             columns.append([0] * len(tokens))
         else:
-            lowered = keys if self.lowercase else normalise_all(tokens, True, self.digits_to_zero)
-            n, suffix_id = self.suffix_length, self.suffixes.index.get
-            columns.append([suffix_id(key[-n:], 0) for key in lowered])
+            suffix_id = self.suffixes.index.get
+            columns.append([suffix_id(key, 0) for key in word_endings(tokens, self.suffix_length, self.digits_to_zero)])
         return np.array(columns, np.int32).T  # (M, 3)
 
     def windows(self, sentences, gazetteer_classes: dict | None = None) -> dict[str, np.ndarray]:

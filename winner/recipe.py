@@ -12,7 +12,7 @@ from winner import consistency, embeddings, gazetteer, metrics, model
 from winner.config import Config
 from winner.corpus import Sentence, parse_tag, read_conll
 from winner.errors import WinnerError
-from winner.features import Featurizer, Vocab, feature_dims, word_ending
+from winner.features import Featurizer, Vocab, feature_dims, word_endings
 from winner.gazetteer import Gazetteer
 from winner.train import DevSet, Windows
 
@@ -50,8 +50,8 @@ def make_featurizer(f, train_sentences: list[Sentence], target: str, vector_word
     # Words the vectors know but training never saw keep their pretrained
     # vectors, so the model can tag place names it has not seen in training.
     vocab = vocab.extend(vector_words)
-    endings = (word_ending(t, f.suffix_length, f.digits_to_zero) for t in tokens)
-    suffixes = Vocab.build(endings, f.min_count, False, False) if f.suffix_dim else None
+    suffixes = (Vocab.build(word_endings(tokens, f.suffix_length, f.digits_to_zero), f.min_count, False, False)
+                if f.suffix_dim else None)
     gazetteers = {}
     if f.gazetteer:
         gazetteers["places"] = Gazetteer.load(f.gazetteer)
