@@ -55,10 +55,8 @@ def check_loss_gradients(params: dict, true_windows: dict, corrupt_windows: dict
 def kink_distance(params: dict, true_windows: dict, corrupt_windows: dict, activation: str,
                   margin: float = 1.0) -> float:
     """How far the problem is from the nearest point where the loss has no derivative."""
-    both = {k: np.concatenate([true_windows[k], corrupt_windows[k]]) for k in true_windows}
-    s, cache = model.forward(params, both, activation)
-    B = len(next(iter(true_windows.values())))
-    gaps = margin - s[:B, None] + s[B:].reshape(B, -1)
+    s_true, s_corrupt, cache = model.score_pairs(params, true_windows, corrupt_windows, activation)
+    gaps = margin - s_true[:, None] + s_corrupt
     z = cache["affine"][0] @ params["W"].T + params["b"]
     distances = [np.abs(gaps).min()]
     if activation == "relu":

@@ -92,6 +92,14 @@ def score(params, windows: dict[str, np.ndarray], activation: str, batch: int = 
     return out
 
 
+def score_pairs(params, true_windows, corrupt_windows, activation: str):
+    """One forward pass over B true windows and their B*k corrupted ones -> s_true (B,), s_corrupt (B, k), cache."""
+    B = len(next(iter(true_windows.values())))
+    both = {k: np.concatenate([true_windows[k], corrupt_windows[k]]) for k in true_windows}  # (B + Bk, w)
+    s, cache = forward(params, both, activation)  # (B + Bk,)
+    return s[:B], s[B:].reshape(B, -1), cache
+
+
 def loss_and_grads(params, true_windows, corrupt_windows, activation: str, margin: float = 1.0,
                    frozen=(), skip_satisfied: bool = True):
     """Max-margin loss of B true windows against k corrupted ones each.
@@ -102,13 +110,10 @@ def loss_and_grads(params, true_windows, corrupt_windows, activation: str, margi
     on windows whose pairs still violate the margin: the others have
     dJ/ds = 0 exactly and add nothing to any gradient.
     """
-    B = len(next(iter(true_windows.values())))
-    both = {k: np.concatenate([true_windows[k], corrupt_windows[k]]) for k in true_windows}  # (B + Bk, w)
-    s, cache = forward(params, both, activation)  # (B + Bk,)
-    s_true, s_corrupt = s[:B], s[B:].reshape(B, -1)  # (B,), (B, k)
+    s_true, s_corrupt, cache = score_pairs(params, true_windows, corrupt_windows, activation)  # (B,), (B, k)
     J, hinge = gates.hinge_forward(s_true, s_corrupt, margin)
     ds_true, ds_corrupt = gates.hinge_backward(1.0, hinge)
-    ds = np.concatenate([ds_true, ds_corrupt.ravel()]).astype(s.dtype)  # (B + Bk,)
+    ds = np.concatenate([ds_true, ds_corrupt.ravel()]).astype(s_true.dtype)  # (B + Bk,)
     if skip_satisfied:
         rows = np.flatnonzero(ds)
         cache, ds = select_windows(cache, rows), ds[rows]

@@ -69,7 +69,8 @@ def compact(params: dict, true_windows: dict, corrupt_windows: dict):
 
 
 def loss_only(params: dict, true_windows: dict, corrupt_windows: dict, activation: str, margin: float):
-    """J() of the current params: forward pass and hinge, no backward."""
+    """J() of the current params: forward pass and hinge, no backward. model.score_pairs without its
+    concatenation, which is done once here: J is evaluated twice for every parameter entry."""
     B = len(next(iter(true_windows.values())))
     both = {k: np.concatenate([true_windows[k], corrupt_windows[k]]) for k in true_windows}
 
