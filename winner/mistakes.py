@@ -15,8 +15,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from winner import metrics
-
 CONTEXT = 12  # tokens shown on each side of a span; longer sentences are cut with '...'
 
 
@@ -48,23 +46,30 @@ def marked(tokens: list[str], start: int, end: int, target: str) -> str:
 
 def find(scored, limit: int = 10) -> Mistakes:
     """Up to `limit` false positives (highest score first) and false negatives (lowest first)
-    of a winner.run.ScoredFile, at its model's threshold."""
-    target, scores, sentences = scored.loaded.target, scored.scores, scored.sentences
-    positive = scores > scored.loaded.threshold  # (N,)
-    false_positives, false_negatives = [], []
-    offset = 0
-    for sentence in sentences:
-        n = len(sentence.tokens)
-        # A predicted entity is a maximal run of positive tokens: as tags, a run of I- (IOB1).
-        predicted_tags = [f"I-{target}" if p else "O" for p in positive[offset: offset + n]]
-        predicted = {(s, e) for _, s, e in metrics.chunks(predicted_tags)}
-        gold = {(s, e) for kind, s, e in metrics.chunks(sentence.tags) if kind == target}
-        for spans, found in ((predicted - gold, false_positives), (gold - predicted, false_negatives)):
-            for start, end in sorted(spans):
-                found.append(Mistake(" ".join(sentence.tokens[start:end]),
-                                     float(np.mean(scores[offset + start: offset + end])),
-                                     sentence.line + start, marked(sentence.tokens, start, end, target)))
-        offset += n
+    of a winner.run.ScoredFile, at its model's threshold.
+
+    The entities are the scorer's own, the very ones eval counts, so the lists
+    always agree with the counts.
+    """
+    target, scores, sentences, scorer = scored.loaded.target, scored.scores, scored.sentences, scored.dev.scorer
+    predicted = scorer.predicted_keys(scores > scored.loaded.threshold)
+    offsets = np.concatenate(([0], np.cumsum([len(s.tokens) for s in sentences])))  # (S+1,)
+
+    def mistakes(keys: np.ndarray) -> list[Mistake]:
+        """The entities whose keys are given (start * (n + 1) + end, file order), each in its sentence."""
+        starts, ends = np.divmod(keys, scorer.n + 1)  # in the file's tokens
+        sentence = np.searchsorted(offsets, starts, side="right") - 1
+        firsts, stops = starts - offsets[sentence], ends - offsets[sentence]  # in the sentence's tokens
+        found = []
+        for i, start, end, first, stop in zip(sentence.tolist(), starts.tolist(), ends.tolist(),
+                                              firsts.tolist(), stops.tolist()):
+            tokens = sentences[i].tokens
+            found.append(Mistake(" ".join(tokens[first:stop]), float(np.mean(scores[start:end])),
+                                 sentences[i].line + first, marked(tokens, first, stop, target)))
+        return found
+
+    false_positives = mistakes(np.setdiff1d(predicted, scorer.gold_keys, assume_unique=True))
+    false_negatives = mistakes(np.setdiff1d(scorer.gold_keys, predicted, assume_unique=True))
     false_positives.sort(key=lambda m: -m.score)  # stable: ties keep file order
     false_negatives.sort(key=lambda m: m.score)
     return Mistakes(false_positives[:limit], false_negatives[:limit], len(false_positives), len(false_negatives))
