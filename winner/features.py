@@ -89,7 +89,7 @@ class Vocab:
     @classmethod
     def build(cls, tokens, min_count: int = 1, lowercase: bool = True, digits_to_zero: bool = True) -> "Vocab":
         """Vocabulary of normalised training tokens seen at least min_count times, most frequent first."""
-        counts = Counter(normalise(t, lowercase, digits_to_zero) for t in tokens)
+        counts = Counter(normalise_all(list(tokens), lowercase, digits_to_zero))
         kept = [w for w, c in sorted(counts.items(), key=lambda wc: (-wc[1], wc[0])) if c >= min_count and w not in SPECIALS]
         return cls(list(SPECIALS) + kept)
 
