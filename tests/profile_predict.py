@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from winner import checkpoint, model, tagger
+from winner.stream import text_batches
 from winner.corpus import split
 
 RUNS = 3
@@ -47,7 +48,7 @@ def main() -> None:
     spent["token ids and windows"] = (median_time(lambda: checkpoint.load(model_dir).featurizer.windows(token_lists))
                                       - spent["loading the model"])
     spent["scoring"] = median_time(lambda: model.score(loaded.params, windows, loaded.config.model.activation))
-    total = median_time(lambda: io.StringIO().writelines(tagger.predict_lines(model_dir, lines, "conll")))
+    total = median_time(lambda: io.StringIO().writelines(predict(model_dir, lines)))
     spent["entity runs and CoNLL output (the rest)"] = total - sum(spent.values())
     tokens = sum(map(len, token_lists))
     print(f"{len(lines):,} lines, {tokens:,} tokens; medians of {RUNS} runs")
@@ -55,6 +56,14 @@ def main() -> None:
     for name, seconds in spent.items():
         print(f"  {name}: {seconds:.3f} s")
     print(f"  in process, all phases: {total:.3f} s ({tokens / total:,.0f} tokens/s)")
+
+
+def predict(model_dir, lines):
+    """`winner predict --format conll`'s work in process: load the model, tag the lines batch by batch."""
+    loaded = checkpoint.load(model_dir)
+    tag = tagger.Tagger(loaded)
+    for batch in text_batches("\n".join(lines)):
+        yield tagger.render(tag.tag_batch(batch), "conll", loaded.target)
 
 
 if __name__ == "__main__":

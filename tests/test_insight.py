@@ -274,7 +274,7 @@ def test_report_without_matplotlib_prints_the_summary_and_a_hint(trained_run, mo
     result = invoke("report", trained_run)
     assert result.exit_code == 0, result.output
     assert "best epoch" in result.stdout and "epochs run" in result.stdout and "windows/s" in result.stdout
-    assert "pip install 'winner[plot]'" in result.stderr
+    assert "pip install -e '.[plot]'" in result.stderr
     assert not (trained_run / "report.png").exists()
 
 

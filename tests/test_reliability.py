@@ -91,9 +91,9 @@ def assert_one_error_line(exit_code: int, stdout: str, stderr: str, fragment: st
 
 
 def train_in_process(run_dir: Path, *overrides: str, resume: bool = False) -> str:
-    """run.run_training on configs/default.yaml, quietly."""
+    """run.run_training on configs/default.yaml, quietly; its one-line summary."""
     return run.run_training(DEFAULT_CONFIG, [f"output.run_dir={run_dir}", *overrides], log=lambda line: None,
-                            resume=resume)
+                            resume=resume).summary
 
 
 # --------------------------------------------------------------------------- fixtures

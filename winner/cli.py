@@ -22,6 +22,7 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
     help="Window-based location tagger: train, evaluate and run a max-margin window scorer.",
 )
 
@@ -36,11 +37,21 @@ def usable_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from winner import __version__
+
+        typer.echo(f"winner {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def options(
     threads: Optional[int] = typer.Option(
         None, "--threads", envvar="WINNER_THREADS", min=1,
         help="BLAS threads for the matrix products (default: the cores this process may use)."),
+    version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
+                                 help="Print winner's version and exit."),
 ):
     """Window-based location tagger: train, evaluate and run a max-margin window scorer."""
     import os
@@ -109,10 +120,9 @@ def train(
 
     Ctrl-C stops at the end of the current step, saves model-last and exits with 130.
     """
-    from winner.run import run_training
+    from winner.api import train_model
 
-    best = run_training(config, overrides or [], log=err, resume=resume)
-    typer.echo(best)
+    typer.echo(train_model(config, overrides or [], resume=resume, log=err).summary)
 
 
 def _label_map(pairs: Optional[List[str]]) -> dict:
@@ -164,35 +174,92 @@ def evaluate(
             typer.echo(mistakes.render_text(found, data_file), nl=False)
 
 
+class InputFormat(str, Enum):
+    text = "text"
+    conll = "conll"
+
+
 @app.command()
 @user_errors
 def predict(
-    text: Optional[str] = typer.Argument(None, help="A sentence; omitted or '-': read one sentence per line from stdin."),
-    model_dir: Path = typer.Option(Path(DEFAULT_MODEL), "--model", help="Model directory."),
-    format: PredictFormat = typer.Option(PredictFormat.inline, "--format", help="inline: [LOC Paris] marks; conll: token and tag per line; json: one object per line."),
+    text: Optional[str] = typer.Argument(None, help="A sentence to tag; omitted or '-': read stdin, line by line. "
+                                                    "A file is read with --input FILE, never tagged as text."),
+    model_dir: Path = typer.Option(Path(DEFAULT_MODEL), "--model", "-m", help="Model directory."),
+    input: Optional[str] = typer.Option(None, "--input", "-i", metavar="FILE",
+                                        help="Read FILE ('-': stdin) instead of TEXT."),
+    input_format: InputFormat = typer.Option(InputFormat.text, "--input-format",
+                                             help="text: one raw sentence per line, tokenized by winner; "
+                                                  "conll: a CoNLL column file, tokens kept as they are."),
+    format: Optional[PredictFormat] = typer.Option(None, "--format", "-f",
+                                                   help="inline: [LOC Paris] marks; conll: token and tag per line; "
+                                                        "json: one object per line. With --input-format conll: "
+                                                        "conll only, the input's columns plus the predicted tag."),
 ):
-    """Tag raw text: every token whose window scores above the model's threshold is a location."""
-    from winner import colour
-    from winner.tagger import predict_lines
+    """Tag text: every token whose window scores above the model's threshold is inside an entity."""
+    from winner import api, stream
 
-    lines = _lines(text)
+    if text not in (None, "-") and input is not None:
+        raise WinnerError(f"predict: give TEXT or --input {input}, not both")
+    if text not in (None, "-") and Path(text).is_file():
+        raise WinnerError(f"predict: '{text}' is a file; to tag its lines use --input {text} "
+                          f"(add --input-format conll for a CoNLL file)")
+    if input_format == InputFormat.conll and format not in (None, PredictFormat.conll):
+        raise WinnerError(f"predict: --input-format conll writes CoNLL (the input's columns and the predicted tag); "
+                          f"--format {format.value} is not available for it")
+    model = api.load(model_dir)
+    if input not in (None, "-") and input_format == InputFormat.conll:
+        from winner.errors import read_text
+
+        batches = iter([read_text(input, "CoNLL file").splitlines()])  # one batch: as `winner eval` scores a file
+    elif input not in (None, "-"):
+        batches = stream.line_batches(_open(input))  # exactly as `winner predict < FILE`
+    elif text not in (None, "-"):
+        batches = stream.text_batches(text)
+    else:
+        batches = stream.line_batches(sys.stdin)
+    if input_format == InputFormat.conll:
+        from winner.conll_tagging import tag_stream
+
+        outputs = tag_stream(model.loaded, batches)
+    else:
+        outputs = _tagged_text(model, batches, (format or PredictFormat.inline).value)
+    for out in outputs:  # written as each batch is done, so a line typed or streamed in is answered at once
+        sys.stdout.write(out)
+        sys.stdout.flush()
+
+
+def _open(path: str):
+    """A file to read as binary, or a WinnerError naming it."""
+    try:
+        return open(path, "rb")
+    except FileNotFoundError:
+        raise WinnerError(f"{path}: input file not found") from None
+    except IsADirectoryError:
+        raise WinnerError(f"{path}: is a directory, expected an input file") from None
+    except OSError as exc:
+        raise WinnerError(f"{path}: cannot read the input file ({exc.strerror})") from None
+
+
+def _tagged_text(model, batches, fmt: str):
+    """predict's output for raw text lines, one string per batch."""
+    from winner import colour
+    from winner.tagger import render
+
     # On a terminal the inline marks are coloured, drawn from the JSON records' offsets; piped, the
-    # inline text is exactly predict_lines' own.
-    in_colour = format == PredictFormat.inline and colour.enabled(sys.stdout)
-    records = predict_lines(model_dir, lines, "json" if in_colour else format.value)
-    for chunk in colour.highlight(records) if in_colour else records:
-        sys.stdout.write(chunk)
-    sys.stdout.flush()
+    # inline text is exactly render()'s own.
+    in_colour = fmt == "inline" and colour.enabled(sys.stdout)
+    for batch in batches:
+        out = render(model.tag_batch(batch), "json" if in_colour else fmt, model.label)
+        yield "".join(colour.highlight(out.splitlines())) if in_colour else out
 
 
 def _lines(text: Optional[str]) -> Iterator[str]:
-    """TEXT's lines, or stdin's when TEXT is omitted or '-', read as they come and without their
-    line ends; stdin bytes that are not valid text become U+FFFD, not an error."""
-    if text is not None and text != "-":
-        return iter(text.splitlines() or [""])
-    if hasattr(sys.stdin, "reconfigure"):
-        sys.stdin.reconfigure(errors="replace")
-    return (line.rstrip("\r\n") for line in sys.stdin)
+    """TEXT's lines, or stdin's when TEXT is omitted or '-', without their line ends."""
+    from winner import stream
+
+    batches = stream.text_batches(text) if text is not None and text != "-" else stream.line_batches(sys.stdin)
+    for batch in batches:
+        yield from batch
 
 
 @app.command()
@@ -259,7 +326,7 @@ def report(
 def main() -> None:
     """Console entry point: usage errors, like data errors, are one line and exit code 1."""
     try:
-        code = app(standalone_mode=False)
+        code = app(standalone_mode=False, prog_name="winner")
     except Exception as exc:
         # Usage errors (missing argument, unknown option, bad choice) come from
         # typer's click layer, which typer has moved between releases; they are

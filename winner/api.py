@@ -1,0 +1,239 @@
+"""winner from Python: load a model and tag text, evaluate a model, train one.
+
+    >>> import winner
+    >>> nlp = winner.load("runs/default/model-best")
+    >>> doc = nlp("Not all museums in Paris are amazing.")
+    >>> [(e.text, e.start, e.end, e.label) for e in doc.entities]
+    [('Paris', 19, 24, 'LOC')]
+
+The names follow spaCy's and flair's: `load` a model directory, call it on a
+string (raw text, tokenized as `winner predict` does) or on a list of tokens
+(taken as they are), `pipe` many, read `doc.entities`. Every problem with the
+user's input raises a WinnerError with a one-line message; nothing here exits.
+The CLI goes through these functions, so Python and the shell give the same
+answers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Mapping, Sequence, Union
+
+from winner import checkpoint
+from winner.corpus import spans, split
+from winner.errors import WinnerError
+from winner.metrics import Scores, report
+from winner.tagger import Tagger, TaggedBatch
+
+if TYPE_CHECKING:
+    from winner.run import TrainResult  # training code is imported only when train() is called
+
+Text = Union[str, Sequence[str]]  # raw text, or one sentence's tokens
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A predicted entity: its text, its character offsets into Doc.text (end exclusive), its type,
+    its score (the mean window score of its tokens; above the model's threshold) and its tokens
+    (Doc.tokens[token_start:token_end])."""
+
+    text: str
+    start: int
+    end: int
+    label: str
+    score: float
+    token_start: int
+    token_end: int
+
+    def as_dict(self) -> dict:
+        """The record `winner predict --format json` prints for an entity."""
+        return {"text": self.text, "start": self.start, "end": self.end, "score": round(self.score, 4),
+                "label": self.label}
+
+
+@dataclass(frozen=True)
+class Doc:
+    """One tagged text. For tokens given as a list, text is the tokens joined by single spaces
+    (as spaCy's Doc(words=...) does), and offsets point into it."""
+
+    text: str
+    tokens: list  # [str], (T,)
+    tags: list  # [str], (T,) IOB2 tags: B-LABEL, I-LABEL or O
+    scores: list  # [float], (T,) window score of each token
+    entities: list  # [Entity]
+
+    def as_dict(self) -> dict:
+        """The record `winner predict --format json` prints for a line."""
+        return {"text": self.text, "entities": [e.as_dict() for e in self.entities]}
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Entity-level scores of a model on a CoNLL file, by conlleval's rules: precision = correct /
+    predicted, recall = correct / gold, f1 their harmonic mean (fractions in [0, 1]); gold, predicted,
+    correct are entity counts; tokens and sentences are counted in the file; token_accuracy is the
+    share of tokens whose inside/outside decision is right (not an F1)."""
+
+    precision: float
+    recall: float
+    f1: float
+    gold: int
+    predicted: int
+    correct: int
+    target: str
+    threshold: float
+    tokens: int
+    token_accuracy: float
+    sentences: int
+
+    @property
+    def scores(self) -> Scores:
+        """The P/R/F1 and counts alone, as winner.metrics.Scores."""
+        return Scores(self.precision, self.recall, self.f1, self.gold, self.predicted, self.correct)
+
+    def as_dict(self) -> dict:
+        """The object `winner eval --format json` prints."""
+        return dict(self.__dict__)
+
+    def report(self) -> str:
+        """The conlleval-style text `winner eval` prints."""
+        return report(self.scores, self.target, self.tokens, self.token_accuracy)
+
+
+class Model:
+    """A trained model, ready to tag: winner.load(path) makes one.
+
+    model(text) or model.tag(text) tags one text; model.pipe(texts) many,
+    in batches. A text is a str (raw text, cut into tokens as `winner predict`
+    cuts it: see the README's tokenizer section) or a list of str (tokens,
+    never cut again).
+    """
+
+    def __init__(self, loaded: checkpoint.LoadedModel, path: Path):
+        self.path = path
+        self.loaded = loaded
+        self.tagger = Tagger(loaded)
+
+    def __repr__(self) -> str:
+        return f"winner.Model({str(self.path)!r}, label={self.label!r}, threshold={self.threshold:+.4f})"
+
+    @property
+    def label(self) -> str:
+        """The entity type the model tags, e.g. 'LOC'."""
+        return self.loaded.target
+
+    @property
+    def threshold(self) -> float:
+        """A token is inside an entity when its window score is above this (picked on dev)."""
+        return self.loaded.threshold
+
+    def __call__(self, text: Text) -> Doc:
+        return self.tag(text)
+
+    def tag(self, text: Text) -> Doc:
+        """Tag one text: a str of raw text or a list of tokens. Raises WinnerError for anything else."""
+        return next(self.pipe([text]))
+
+    def pipe(self, texts: Iterable[Text], batch_size: int = 4096) -> Iterator[Doc]:
+        """Tag many texts, batch_size at a time (the speed of `winner predict`), yielding one Doc per
+        text, in order. Texts may mix raw strings and token lists."""
+        if isinstance(texts, str):
+            raise WinnerError("pipe() takes an iterable of texts; for one string use tag(text)")
+        texts = iter(texts)
+        while batch := list(islice(texts, max(1, batch_size))):
+            yield from self._docs(self.tag_batch(batch), batch)
+
+    def tag_batch(self, texts: list) -> TaggedBatch:
+        """The batch-level result that `winner predict` renders: tokens, scores and entity runs of
+        all texts laid end to end. Token lists keep their tokens; strings are cut into tokens."""
+        lines, token_lists = [], []
+        for i, text in enumerate(texts):
+            if isinstance(text, str):
+                lines.append(text)
+                token_lists.append(None)
+            elif isinstance(text, Sequence) and all(isinstance(t, str) for t in text):
+                lines.append(" ".join(text))
+                token_lists.append(list(text))
+            else:
+                raise WinnerError(f"text {i}: expected a string or a list of token strings, got "
+                                  f"{type(text).__name__}")
+        if all(tokens is None for tokens in token_lists):
+            return self.tagger.tag_batch(lines)
+        return self.tagger.tag_batch(lines, [split(line) if tokens is None else tokens
+                                             for line, tokens in zip(lines, token_lists)])
+
+    def _docs(self, batch: TaggedBatch, texts: list) -> Iterator[Doc]:
+        offsets, label = batch.offsets.tolist(), self.label
+        runs: dict[int, list] = {}
+        for line, start, end, mean in zip(batch.line_of(batch.starts).tolist(), batch.starts.tolist(),
+                                          batch.ends.tolist(), batch.means.tolist()):
+            runs.setdefault(line, []).append((start - offsets[line], end - offsets[line], mean))
+        for i, (text, line) in enumerate(zip(texts, batch.lines)):
+            tokens = batch.tokens[offsets[i]: offsets[i + 1]]
+            bounds = spans(line) if isinstance(text, str) else _joined_spans(tokens)
+            tags, entities = ["O"] * len(tokens), []
+            for first, stop, mean in runs.get(i, []):
+                tags[first:stop] = [f"B-{label}"] + [f"I-{label}"] * (stop - first - 1)
+                start, end = bounds[first][0], bounds[stop - 1][1]
+                entities.append(Entity(line[start:end], start, end, label, mean, first, stop))
+            yield Doc(line, tokens, tags, batch.scores[offsets[i]: offsets[i + 1]].tolist(), entities)
+
+    def evaluate(self, data_file, label_map: Mapping[str, str] | None = None, scheme: str = "auto") -> Evaluation:
+        """Scores on a CoNLL file with gold tags in the last column, as `winner eval` gives them.
+
+        label_map renames the file's entity types to the model's ({'location': 'LOC'}); scheme is
+        'auto' (IOB1, IOB2 and IOBES read by conlleval's rules) or one of 'iob1', 'iob2', 'iobes',
+        enforced line by line. Raises WinnerError naming the file and line of a problem."""
+        from winner import run
+        from winner.config import SCHEMES
+
+        if scheme not in SCHEMES:
+            raise WinnerError(f"scheme '{scheme}': expected {', '.join(SCHEMES[:-1])} or {SCHEMES[-1]}")
+        result = run.evaluate(run.score_file(self.loaded, data_file, dict(label_map or {}), scheme))
+        return Evaluation(**{name: result[name] for name in Evaluation.__dataclass_fields__})
+
+
+def _joined_spans(tokens: list[str]) -> list[tuple[int, int]]:
+    """(start, end) of each token in ' '.join(tokens)."""
+    bounds, cursor = [], 0
+    for token in tokens:
+        bounds.append((cursor, cursor + len(token)))
+        cursor += len(token) + 1
+    return bounds
+
+
+def load(path) -> Model:
+    """Load a model directory (e.g. 'runs/default/model-best'), as written by `winner train`.
+
+    Raises WinnerError naming the file when the directory is missing, incomplete or corrupted."""
+    return Model(checkpoint.load(path), Path(path))
+
+
+def evaluate(model, data_file, label_map: Mapping[str, str] | None = None, scheme: str = "auto") -> Evaluation:
+    """Scores of a model (a directory or a loaded Model) on a CoNLL file: see Model.evaluate."""
+    return (model if isinstance(model, Model) else load(model)).evaluate(data_file, label_map, scheme)
+
+
+def train_model(config, overrides: Sequence[str] | Mapping[str, object] = (), resume: bool = False,
+          log: Callable[[str], None] | None = None) -> TrainResult:
+    """Train as a config says and return the run: TrainResult(run_dir, best_dir, last_dir, rows, best,
+    target), where rows are metrics.jsonl's objects (one per epoch) and best is model-best's row.
+
+    config: a YAML file's path, or a dict of sections as the file would hold them
+    ({'train': {'epochs': 5}}); overrides: 'section.key=value' strings (the value parsed as YAML)
+    or a {'section.key': value} dict. resume: continue output.run_dir's model-last. log receives
+    one line per epoch and notes (default: print them on stderr). Config and data problems and
+    divergence raise WinnerError; Ctrl-C raises KeyboardInterrupt after saving model-last."""
+    if log is None:
+        import sys
+
+        def log(line: str) -> None:
+            print(line, file=sys.stderr)
+
+    from winner import run
+
+    if not isinstance(config, dict):
+        config = Path(config)
+    return run.run_training(config, overrides, log=log, resume=resume)

@@ -1,0 +1,119 @@
+"""Tagging text that is already tokenized: CoNLL lines in, the same lines out with the predicted tag
+as a last column, ready for conlleval or seqeval beside the gold column.
+
+The input is a CoNLL column file: a token first on each line, any other
+columns after it (a gold tag, POS, chunk), blank lines between sentences,
+`-DOCSTART-` lines between documents. Every line is kept as it is; a token
+line gains its predicted IOB2 tag, a -DOCSTART- line gains O (so that every
+line has the same number of columns, as conlleval requires), a blank line
+stays blank. The tag is joined with a tab when the line already uses tabs,
+with a space otherwise.
+
+Scores are those of `winner eval`: the windows of whole sentences, document
+consistency within each -DOCSTART- document (decode.document_consistency),
+the model's threshold, and an entity is a maximal run of tokens above it
+within a sentence. So conlleval or seqeval on this output count exactly the
+entities that `winner eval` counts.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from winner import consistency, model
+from winner.checkpoint import LoadedModel
+from winner.metrics import runs_within, sentence_edges
+
+DOCSTART = "-DOCSTART-"
+
+
+def _kind(line: str) -> str:
+    """'blank', 'doc' (a -DOCSTART- line) or 'token'."""
+    columns = line.split(None, 1)
+    if not columns:
+        return "blank"
+    return "doc" if columns[0] == DOCSTART else "token"
+
+
+def tag_lines(loaded: LoadedModel, lines: list[str]) -> str:
+    """The lines (without line ends) with the predicted tag added, each ending in a line end.
+
+    Sentences and documents are found as corpus.read_conll finds them; the
+    lines must hold whole documents (tag_stream makes sure of it)."""
+    kinds = [_kind(line) for line in lines]
+    tokens, docs, lengths = [], [], []
+    doc, length = 0, 0
+    for line, kind in zip(lines, kinds):
+        if kind == "token":
+            tokens.append(line.split(None, 1)[0])
+            docs.append(doc)
+            length += 1
+            continue
+        if length:
+            lengths.append(length)
+            length = 0
+        if kind == "doc" and tokens:  # as read_conll: a new document once a sentence has been read
+            doc += 1
+    if length:
+        lengths.append(length)
+    tags = _predict(loaded, tokens, docs, np.array(lengths, np.int64))
+    out, position = [], 0
+    for line, kind in zip(lines, kinds):
+        if kind == "blank":
+            out.append("\n")
+            continue
+        gap = "\t" if "\t" in line else " "
+        if kind == "doc":
+            out.append(f"{line.rstrip()}{gap}O\n")
+        else:
+            out.append(f"{line.rstrip()}{gap}{tags[position]}\n")
+            position += 1
+    return "".join(out)
+
+
+def _predict(loaded: LoadedModel, tokens: list[str], docs: list[int], lengths: np.ndarray) -> list[str]:
+    """(N,) IOB2 tags of the tokens of sentences laid end to end (lengths (S,)), as `winner eval` decides."""
+    if not tokens:
+        return []
+    windows = loaded.featurizer.windows_flat(tokens, lengths)
+    scores = model.score(loaded.params, windows, loaded.config.model.activation)  # (N,)
+    scores = consistency.smooth(scores, consistency.groups(tokens, docs), loaded.config.decode.document_consistency)
+    starts, ends = runs_within(scores > loaded.threshold, *sentence_edges(lengths))
+    change = np.zeros(len(tokens) + 1, np.int64)
+    change[starts] += 1
+    change[ends] -= 1
+    code = (np.cumsum(change[:-1]) > 0) * 2  # 0 O, 1 B-, 2 I-
+    code[starts] = 1
+    names = np.array(["O", f"B-{loaded.target}", f"I-{loaded.target}"], dtype=object)
+    return names[code].tolist()
+
+
+def tag_stream(loaded: LoadedModel, batches: Iterable[list[str]]) -> Iterator[str]:
+    """tag_lines() of lines arriving in batches, one output string per unit that is complete: a
+    document (its scores depend on the whole of it) when the model uses document consistency,
+    otherwise every whole sentence, so that typed or streamed input is answered as it comes."""
+    per_sentence = loaded.config.decode.document_consistency == 0
+    pending: list[str] = []
+    for batch in batches:
+        pending += batch
+        cut = _last_boundary(pending, per_sentence, len(pending) - len(batch))
+        if cut:
+            yield tag_lines(loaded, pending[:cut])
+            pending = pending[cut:]
+    if pending:
+        yield tag_lines(loaded, pending)
+
+
+def _last_boundary(lines: list[str], per_sentence: bool, since: int) -> int:
+    """How many of the lines make whole units: up to and including the last blank line (per sentence),
+    or up to the last -DOCSTART- line (per document); 0 when none is complete. Only lines[since:] are
+    new, and the lines before them held no boundary."""
+    for i in range(len(lines) - 1, since - 1, -1):
+        kind = _kind(lines[i])
+        if kind == "doc":
+            return i if not per_sentence else i + 1
+        if kind == "blank" and per_sentence:
+            return i + 1
+    return 0

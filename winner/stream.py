@@ -1,0 +1,85 @@
+"""Lines of a stream in batches of what has already arrived.
+
+Tagging pays per batch, not per line, so bulk input is best read 4,096 lines
+at a time; but a person typing at a terminal, or `tail -f log | winner
+predict`, needs each line answered when it arrives. Both hold when a batch is
+what the stream has ready: the bytes are read with os.read on the file
+descriptor as they come, and a batch is handed on as soon as the next read
+would wait (select says the descriptor is not readable) or it holds `limit`
+lines. A regular file is always readable, so it is read in full batches, as
+before; a line typed at a terminal is answered at once.
+
+Line ends are those of Python's text files (universal newlines: \\n, \\r\\n
+and \\r end a line); bytes that are not valid UTF-8 become U+FFFD.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import os
+import select
+from typing import Iterator
+
+READ_SIZE = 1 << 16  # bytes per os.read
+
+
+def _decoder() -> io.IncrementalNewlineDecoder:
+    return io.IncrementalNewlineDecoder(codecs.getincrementaldecoder("utf-8")(errors="replace"), translate=True)
+
+
+def _ready(fd: int) -> bool:
+    """Can fd be read without waiting?"""
+    try:
+        return bool(select.select([fd], [], [], 0)[0])
+    except (OSError, ValueError):  # select cannot watch this descriptor: reading will not wait for long
+        return True
+
+
+def _chunks(stream) -> Iterator[tuple[bytes, bool]]:
+    """(bytes, more_ready) as they arrive: more_ready says whether another read would return at once.
+    Ends at end of input."""
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        fd = None
+    if fd is None:  # an in-memory stream (tests, embedding programs): everything is there already
+        buffer = getattr(stream, "buffer", stream)
+        read = getattr(buffer, "read1", buffer.read)
+        while data := read(READ_SIZE):
+            yield (data if isinstance(data, bytes) else data.encode("utf-8")), True
+        return
+    while data := os.read(fd, READ_SIZE):
+        yield data, _ready(fd)
+
+
+def line_batches(stream, limit: int = 4096) -> Iterator[list[str]]:
+    """The stream's lines without their line ends, in lists of at most `limit`, each handed on as
+    soon as no more input is ready. A last line without a line end is a line too."""
+    decoder = _decoder()
+    lines: list[str] = []
+    partial = ""
+    for data, more_ready in _chunks(stream):
+        pieces = (partial + decoder.decode(data)).split("\n")
+        partial = pieces.pop()
+        lines += pieces
+        while len(lines) >= limit:
+            yield lines[:limit]
+            lines = lines[limit:]
+        if lines and not more_ready:
+            yield lines
+            lines = []
+    partial += decoder.decode(b"", final=True)
+    if partial:
+        lines.append(partial)
+    while lines:
+        yield lines[:limit]
+        lines = lines[limit:]
+
+
+def text_batches(text: str, limit: int = 4096) -> Iterator[list[str]]:
+    """The lines of a string (its own line ends, as str.splitlines cuts them) in lists of at most `limit`;
+    an empty string is one empty line."""
+    lines = text.splitlines() or [""]
+    for start in range(0, len(lines), limit):
+        yield lines[start: start + limit]
