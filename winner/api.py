@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 Text = Union[str, Sequence[str]]  # raw text, or one sentence's tokens
 
 
-@dataclass(frozen=True)
+@dataclass
 class Entity:
     """A predicted entity: its text, its character offsets into Doc.text (end exclusive), its type,
     its score (the mean window score of its tokens; above the model's threshold) and its tokens
@@ -53,7 +53,7 @@ class Entity:
                 "label": self.label}
 
 
-@dataclass(frozen=True)
+@dataclass
 class Doc:
     """One tagged text. For tokens given as a list, text is the tokens joined by single spaces
     (as spaCy's Doc(words=...) does), and offsets point into it."""
@@ -69,7 +69,7 @@ class Doc:
         return {"text": self.text, "entities": [e.as_dict() for e in self.entities]}
 
 
-@dataclass(frozen=True)
+@dataclass
 class Evaluation:
     """Entity-level scores of a model on a CoNLL file, by conlleval's rules: precision = correct /
     predicted, recall = correct / gold, f1 their harmonic mean (fractions in [0, 1]); gold, predicted,
