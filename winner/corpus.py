@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from winner.errors import WinnerError, decode, read_bytes, where
+from winner import marks
+from winner.errors import OTHER_LINE_BREAKS, WinnerError, decode, lines, read_bytes, where
+from winner.metrics import chunks
 
 PREFIXES = ("B", "I", "E", "S")
 
@@ -42,7 +44,63 @@ def _decode_lines(path: Path) -> list[str]:
     if b"\0" in data:
         line = data[: data.index(b"\0")].count(b"\n") + 1
         raise WinnerError(f"{where(path, line)}: binary data (NUL byte), expected a UTF-8 CoNLL text file")
-    return decode(data, path).splitlines()
+    return lines(decode(data, path))
+
+
+_INNER_BREAK = re.compile(f"[{OTHER_LINE_BREAKS}]")
+_NOT_SEPARATOR = re.compile(r"[^\S \t]")  # white space that does not separate columns (no-break space ...)
+
+
+def _columns(line: str, tabbed: int, path, number: int) -> list[str]:
+    """The columns of one stripped token line, the token first and the tag last.
+
+    Columns are separated by tabs in a file that holds a tab (its first one on line `tabbed`, 0 for
+    none), so that a token may hold spaces ('San Sebastian'); otherwise by runs of spaces and tabs,
+    as conlleval separates them. A line whose columns the two readings disagree on, and that neither
+    reading alone explains, is refused: winner does not guess where a token ends.
+    """
+    words = line.split() if _NOT_SEPARATOR.search(line) is None else re.split(r"[ \t]+", line)
+    if "\t" not in line:
+        if tabbed and len(words) > 2 and words[0] != "-DOCSTART-":
+            raise WinnerError(f"{where(path, number)}: no tab in this line, but the file separates its columns "
+                              f"with tabs (line {tabbed}): is '{' '.join(words[:-1])}' one token? "
+                              f"Separate the columns with tabs")
+        return words
+    fields = [field.strip() for field in line.split("\t")]
+    if fields[0] == words[0] and fields[-1] == words[-1]:
+        return words
+    if not _has_space(fields[-1]):
+        return fields  # the token holds spaces: 'San Sebastian<TAB>B-LOC'
+    if not _has_space(fields[0]):
+        return [fields[0], *words[1:]]  # spaces and tabs both separate: 'Paris <TAB> NNP  I-LOC'
+    raise WinnerError(f"{where(path, number)}: cannot tell the columns apart: both the first tab-separated "
+                      f"column '{fields[0]}' and the last '{fields[-1]}' hold spaces")
+
+
+def _has_space(text: str) -> bool:
+    return " " in text or "\t" in text
+
+
+def _check_breaks(line: str, path, number: int) -> None:
+    """A token line may not hold a character that other tools take for a line end (U+2028 ...)."""
+    found = _INNER_BREAK.search(line)
+    if found:
+        raise WinnerError(f"{where(path, number)}: U+{ord(found.group()):04X} inside the line: winner ends lines "
+                          f"only at \\n, and other tools would end one here; remove it or use a space")
+
+
+def _renamed(tags: list[str], label_map: dict) -> list[str]:
+    """The tags of one sentence with their entities renamed: the entities are found on the file's own
+    tags (conlleval's rules), then given their new types and written in IOB2, so that the renaming never
+    joins two entities nor splits one, whatever scheme the file is in."""
+    found = chunks(tags)
+    if not any(kind in label_map for kind, _, _ in found):
+        return tags
+    out = ["O"] * len(tags)
+    for kind, start, end in found:
+        kind = label_map.get(kind, kind)
+        out[start:end] = [f"B-{kind}"] + [f"I-{kind}"] * (end - start - 1)
+    return out
 
 
 def _scheme_error(scheme: str, prev: tuple[str, str], cur: tuple[str, str]) -> str | None:
@@ -65,7 +123,10 @@ def read_conll(path, scheme: str = "auto", label_map: dict | None = None) -> lis
     """Read a CoNLL column file into sentences, checking every tag.
 
     With scheme 'auto' any mix of IOB1/IOB2/IOBES tags is read with conlleval's
-    chunk rules; a named scheme is also enforced, line by line.
+    chunk rules; a named scheme is also enforced, line by line, on the file's own
+    tags. label_map renames entity types after the entities are found (see _renamed).
+    Lines end at \\n only (winner.errors.lines); white space at either end of a line is
+    ignored; columns are split as _columns says.
     """
     path = Path(path)
     label_map = label_map or {}
@@ -75,37 +136,40 @@ def read_conll(path, scheme: str = "auto", label_map: dict | None = None) -> lis
     doc, first_line = 0, 0
     prev = ("O", "")
     lines = _decode_lines(path)
+    text_has_tab = any("\t" in line for line in lines)
+    tabbed = next(i for i, line in enumerate(lines, start=1) if "\t" in line) if text_has_tab else 0
+    check_breaks = any(_INNER_BREAK.search(line) for line in lines)
 
     def close(line_no: int) -> None:
         nonlocal tokens, tags, prev
         if scheme == "iobes" and prev[0] in ("B", "I"):
             raise WinnerError(f"{where(path, line_no)}: the entity {prev[0]}-{prev[1]} is not closed with E-{prev[1]}")
         if tokens:
-            sentences.append(Sentence(tokens, tags, doc, first_line))
+            sentences.append(Sentence(tokens, _renamed(tags, label_map) if label_map else tags, doc, first_line))
         tokens, tags, prev = [], [], ("O", "")
 
     for number, line in enumerate(lines, start=1):
-        columns = line.split()
-        if not columns:
+        line = line.strip()
+        if not line:
             close(number)
             continue
+        if check_breaks:
+            _check_breaks(line, path, number)
+        columns = _columns(line, tabbed, path, number)
         if columns[0] == "-DOCSTART-":
             close(number)
             doc += 1 if sentences else 0
             continue
         if len(columns) < 2:
-            raise WinnerError(f"{where(path, number)}: expected at least two columns (token ... tag), got '{line.strip()}'")
+            raise WinnerError(f"{where(path, number)}: expected at least two columns (token ... tag), got '{line}'")
         tag = columns[-1]
         parsed = parse_tag(tag)
         if parsed is None:
             raise WinnerError(f"{where(path, number)}: malformed tag '{tag}' (expected O or B-, I-, E-, S- followed by a type)")
-        if parsed[1] in label_map:
-            parsed = (parsed[0], label_map[parsed[1]])
-            tag = f"{parsed[0]}-{parsed[1]}"
         if scheme != "auto":
             problem = _scheme_error(scheme, prev, parsed)
             if problem:
-                raise WinnerError(f"{where(path, number)}: tag '{columns[-1]}' does not follow {scheme.upper()}: {problem}")
+                raise WinnerError(f"{where(path, number)}: tag '{tag}' does not follow {scheme.upper()}: {problem}")
         if not tokens:
             first_line = number
         tokens.append(columns[0])
@@ -118,28 +182,41 @@ def read_conll(path, scheme: str = "auto", label_map: dict | None = None) -> lis
 
 
 def write_conll(sentences: list[Sentence], path) -> None:
-    """Write sentences as two-column CoNLL (token, tag), one blank line between them."""
-    lines: list[str] = []
+    """Write sentences as two-column CoNLL (token<TAB>tag), one blank line between them.
+
+    Columns are separated by a tab, so that read_conll gives back a token that holds a
+    space whole. A token that holds a tab or a line break could not be read back: WinnerError.
+    """
+    out: list[str] = []
     doc = None
     for sentence in sentences:
         if sentence.doc != doc:
-            lines += ["-DOCSTART- O", ""]
+            out += ["-DOCSTART-\tO", ""]
             doc = sentence.doc
-        lines += [f"{token} {tag}" for token, tag in zip(sentence.tokens, sentence.tags)]
-        lines.append("")
-    Path(path).write_text("\n".join(lines), encoding="utf-8")
+        for token in sentence.tokens:
+            if token != token.strip() or "\t" in token or "\n" in token or _INNER_BREAK.search(token):
+                raise WinnerError(f"{path}: cannot write the token {token!r}: a CoNLL token may not hold a tab "
+                                  f"or a line break, nor begin or end with white space")
+        out += [f"{token}\t{tag}" for token, tag in zip(sentence.tokens, sentence.tags)]
+        out.append("")
+    Path(path).write_text("\n".join(out), encoding="utf-8")
 
 
 # Raw text -> tokens in the style of CoNLL-2003 (clitics split off, abbreviations kept).
+# A combining mark or an invisible format character (winner/marks.py) is never cut from the character
+# before it: it is part of a word as a letter is, and follows any other character into its token.
+_MARK = f"[{marks.regex_class()}]"
+_WORD = rf"(?:[^\W_]|{_MARK})"  # a letter, a digit, or a mark that belongs to one
+_CLITIC = r"(?:s|re|ve|ll|d|m)"  # after an apostrophe
 _TOKEN = re.compile(
-    r"""
-      (?:[^\W\d_]\.){2,}                  # abbreviations: U.S. , e.g.
-    | n['’]t(?![^\W_])                    # clitic of don't, isn't
-    | ['’](?:s|re|ve|ll|d|m)(?![^\W_])    # clitics: 's 're 've 'll 'd 'm
-    | \d+(?:[.,:/-]\d+)*                  # numbers, times, dates: 3,000.50 10:30 1996-08-22
-    | [^\W_]+?(?=n['’]t(?![^\W_]))        # the word before n't: do|n't
-    | [^\W_]+(?:-[^\W_]+|['’](?!(?:s|re|ve|ll|d|m)(?![^\W_]))[^\W_]+)*  # words: well-known, O'Keeffe
-    | \S                                  # any other single character
+    rf"""
+      (?:[^\W\d_]{_MARK}*\.){{2,}}                   # abbreviations: U.S. , e.g.
+    | n['’]t(?!{_WORD})                            # clitic of don't, isn't
+    | ['’]{_CLITIC}(?!{_WORD})                      # clitics: 's 're 've 'll 'd 'm
+    | \d+(?:[.,:/-]\d+)*{_MARK}*                   # numbers, times, dates: 3,000.50 10:30 1996-08-22
+    | {_WORD}+?(?=n['’]t(?!{_WORD}))                # the word before n't: do|n't
+    | {_WORD}+(?:-{_WORD}+|['’](?!{_CLITIC}(?!{_WORD})){_WORD}+)*  # words: well-known, O'Keeffe, Zürich
+    | \S{_MARK}*                                    # any other single character, with its marks
     """,
     re.VERBOSE | re.IGNORECASE,
 )
