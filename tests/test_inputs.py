@@ -344,13 +344,15 @@ def test_a_word_is_not_cut_at_a_combining_mark_or_format_character(word):
 
 
 def test_marks_follow_any_other_character_into_its_token():
-    assert split("1\u20e3 \u2764\ufe0f =\u0338") == ["1\u20e3", "\u2764\ufe0f", "=\u0338"]
+    assert split("1\u20e3 \u2764\ufe0f =\u0338 \u0308x (\u0301a)") == ["1\u20e3", "\u2764\ufe0f", "=\u0338", "\u0308x",
+                                                                     "(\u0301", "a", ")"]
 
 
 def test_clitics_and_abbreviations_work_with_marks():
     assert split("Germa\u0301ny's") == ["Germa\u0301ny", "'s"]
     assert split("do\u0301n't") == ["do\u0301", "n't"]
     assert split("U\u0308.S\u0308.") == ["U\u0308.S\u0308."]
+    assert split("’s\u0301") == split(unicodedata.normalize("NFD", "’ś")) == ["’", "s\u0301"]
 
 
 def test_the_table_of_marks_is_the_unicode_database_of_this_python():
@@ -360,9 +362,12 @@ def test_the_table_of_marks_is_the_unicode_database_of_this_python():
 
 
 def _no_cut_before_a_mark(text: str) -> None:
-    for token, start, _ in tokenize(text):
+    found = tokenize(text)
+    for token, start, end in found:
+        assert text[start:end] == token
         if start > 0 and not text[start - 1].isspace():
             assert unicodedata.category(token[0]) not in marks.CATEGORIES, (text, token)
+    assert "".join(token for token, _, _ in found) == "".join(text.split())  # nothing but white space is dropped
 
 
 ALPHABET = list("aZéüiIß東اn'’t.-,:/_s1٣ \t") + ["\u0308", "\u0301", "\u0307", "\u093f", "\u094d", "\u0e34",

@@ -166,7 +166,7 @@ class Featurizer:
         """token_ids() of distinct token strings not met before."""
         keys = normalise_all(tokens, self.lowercase, self.digits_to_zero)
         word_id = self.vocab.index.get
-        columns = [[word_id(key, 0) for key in keys], list(map(caps_class, map(surface, tokens)))]
+        columns = [[word_id(key, 0) for key in keys], [caps_class(t if t.isascii() else surface(t)) for t in tokens]]
         if self.suffixes is None:
             columns.append([0] * len(tokens))
         else:
