@@ -424,3 +424,10 @@ def test_predict_tags_nfd_text_as_it_tags_nfc_text_with_offsets_into_the_users_t
     assert results["NFC"] == results["NFD"]
     assert results["NFC conll"] == results["NFD conll"]
     assert "Zürich" in [t for t, _, _ in results["NFD"]]
+
+
+def test_document_consistency_groups_nfc_and_nfd_forms_of_a_string_together():
+    from winner import consistency
+
+    tokens = ["Zürich", "Zu\u0308rich", "Zür\u00adich", "Genf", "Zürich"]
+    assert consistency.groups(tokens, [0, 0, 0, 0, 1]).tolist() == [0, 0, 0, 1, 2]
