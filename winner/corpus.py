@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from winner import marks
-from winner.errors import OTHER_LINE_BREAKS, WinnerError, decode, lines, read_bytes, where
+from winner.errors import OTHER_LINE_BREAKS, WinnerError, decode, lines as text_lines, read_bytes, where
 from winner.metrics import chunks
 
 PREFIXES = ("B", "I", "E", "S")
@@ -39,16 +39,16 @@ def parse_tag(tag: str) -> tuple[str, str] | None:
     return prefix, kind
 
 
-def _decode_lines(path: Path) -> list[str]:
+def _decode(path: Path) -> str:
     data = read_bytes(path, "CoNLL file")
     if b"\0" in data:
         line = data[: data.index(b"\0")].count(b"\n") + 1
         raise WinnerError(f"{where(path, line)}: binary data (NUL byte), expected a UTF-8 CoNLL text file")
-    return lines(decode(data, path))
+    return decode(data, path)
 
 
-_INNER_BREAK = re.compile(f"[{OTHER_LINE_BREAKS}]")
-_NOT_SEPARATOR = re.compile(r"[^\S \t]")  # white space that does not separate columns (no-break space ...)
+_INNER_BREAK = re.compile(f"[{OTHER_LINE_BREAKS.replace(chr(13), '')}]|\r(?!\n)")  # a \r\n ends a line
+_NOT_SEPARATOR = re.compile(r"[^\S \t\n\r]")  # white space that does not separate columns (no-break space ...)
 
 
 def _columns(line: str, tabbed: int, path, number: int) -> list[str]:
@@ -135,33 +135,41 @@ def read_conll(path, scheme: str = "auto", label_map: dict | None = None) -> lis
     tags: list[str] = []
     doc, first_line = 0, 0
     prev = ("O", "")
-    lines = _decode_lines(path)
-    text_has_tab = any("\t" in line for line in lines)
-    tabbed = next(i for i, line in enumerate(lines, start=1) if "\t" in line) if text_has_tab else 0
-    check_breaks = any(_INNER_BREAK.search(line) for line in lines)
+    text = _decode(path)
+    lines = text_lines(text)
+    tabbed = text.count("\n", 0, text.find("\t")) + 1 if "\t" in text else 0
+    check_breaks = _INNER_BREAK.search(text) is not None
+    plain = not tabbed and not check_breaks and _NOT_SEPARATOR.search(text) is None  # str.split() is the rule
+    renaming = False  # does the sentence hold a type the label map renames?
 
     def close(line_no: int) -> None:
-        nonlocal tokens, tags, prev
+        nonlocal tokens, tags, prev, renaming
         if scheme == "iobes" and prev[0] in ("B", "I"):
             raise WinnerError(f"{where(path, line_no)}: the entity {prev[0]}-{prev[1]} is not closed with E-{prev[1]}")
         if tokens:
-            sentences.append(Sentence(tokens, _renamed(tags, label_map) if label_map else tags, doc, first_line))
-        tokens, tags, prev = [], [], ("O", "")
+            sentences.append(Sentence(tokens, _renamed(tags, label_map) if renaming else tags, doc, first_line))
+        tokens, tags, prev, renaming = [], [], ("O", ""), False
 
     for number, line in enumerate(lines, start=1):
-        line = line.strip()
-        if not line:
+        if plain:
+            columns = line.split()
+        elif line.strip():
+            line = line.strip()
+            if check_breaks:
+                _check_breaks(line, path, number)
+            columns = _columns(line, tabbed, path, number)
+        else:
+            columns = []
+        if not columns:
             close(number)
             continue
-        if check_breaks:
-            _check_breaks(line, path, number)
-        columns = _columns(line, tabbed, path, number)
         if columns[0] == "-DOCSTART-":
             close(number)
             doc += 1 if sentences else 0
             continue
         if len(columns) < 2:
-            raise WinnerError(f"{where(path, number)}: expected at least two columns (token ... tag), got '{line}'")
+            raise WinnerError(f"{where(path, number)}: expected at least two columns (token ... tag), "
+                              f"got '{line.strip()}'")
         tag = columns[-1]
         parsed = parse_tag(tag)
         if parsed is None:
@@ -174,6 +182,7 @@ def read_conll(path, scheme: str = "auto", label_map: dict | None = None) -> lis
             first_line = number
         tokens.append(columns[0])
         tags.append(tag)
+        renaming = renaming or parsed[1] in label_map
         prev = parsed
     close(len(lines))
     if not sentences:
