@@ -55,8 +55,8 @@ def _columns(line: str, tabbed: int, path, number: int) -> list[str]:
     """The columns of one stripped token line, the token first and the tag last.
 
     Columns are separated by tabs in a file that holds a tab (its first one on line `tabbed`, 0 for
-    none), so that a token may hold spaces ('San Sebastian'); otherwise by runs of spaces and tabs,
-    as conlleval separates them. A line whose columns the two readings disagree on, and that neither
+    none), so that a token may hold spaces ('San Sebastian'); otherwise by runs of spaces, as
+    conlleval separates them (a no-break space is part of a token). A line whose columns the two readings disagree on, and that neither
     reading alone explains, is refused: winner does not guess where a token ends.
     """
     words = line.split() if _NOT_SEPARATOR.search(line) is None else re.split(r"[ \t]+", line)
@@ -93,11 +93,8 @@ def _renamed(tags: list[str], label_map: dict) -> list[str]:
     """The tags of one sentence with their entities renamed: the entities are found on the file's own
     tags (conlleval's rules), then given their new types and written in IOB2, so that the renaming never
     joins two entities nor splits one, whatever scheme the file is in."""
-    found = chunks(tags)
-    if not any(kind in label_map for kind, _, _ in found):
-        return tags
     out = ["O"] * len(tags)
-    for kind, start, end in found:
+    for kind, start, end in chunks(tags):
         kind = label_map.get(kind, kind)
         out[start:end] = [f"B-{kind}"] + [f"I-{kind}"] * (end - start - 1)
     return out
