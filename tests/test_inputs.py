@@ -431,3 +431,12 @@ def test_document_consistency_groups_nfc_and_nfd_forms_of_a_string_together():
 
     tokens = ["Zürich", "Zu\u0308rich", "Zür\u00adich", "Genf", "Zürich"]
     assert consistency.groups(tokens, [0, 0, 0, 0, 1]).tolist() == [0, 0, 0, 1, 2]
+
+
+def test_an_error_quoting_a_line_separator_is_still_one_line_for_every_tool(in_repo_root, tmp_path):
+    vectors = write(tmp_path / "v.txt", f"the {VECTOR}\nNew\u2028York 0.1 0.2 x\u2028y 0.4 0.5\n")
+    result = invoke("train", "configs/default.yaml", f"features.vectors={vectors}", "features.word_dim=5",
+                    f"output.run_dir={tmp_path / 'run'}")
+    assert result.exit_code == 1
+    assert len(result.stderr.splitlines()) == 1, result.stderr  # splitlines: as strictly as any tool
+    assert result.stderr.startswith(f"error: {vectors}:2: 'x\\u2028y' is not a number"), result.stderr

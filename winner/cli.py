@@ -57,8 +57,14 @@ def err(message: str) -> None:
 
 
 def one_line(message: str) -> str:
-    """Errors are one line even when they quote user input that holds line breaks."""
-    return message.replace("\r", "\\r").replace("\n", "\\n")
+    """Errors are one line even when they quote user input that holds line breaks: \\n and every
+    character other tools end a line at (U+2028 ...) are written as escapes."""
+    from winner.errors import OTHER_LINE_BREAKS
+
+    for char in "\n" + OTHER_LINE_BREAKS:
+        if char in message:
+            message = message.replace(char, char.encode("unicode_escape").decode("ascii"))
+    return message
 
 
 def user_errors(command):
