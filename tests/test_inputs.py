@@ -127,6 +127,11 @@ def test_gazetteer_lists_end_lines_at_newline_only(tmp_path, char):
     assert names == [("paris",), ("saint", "louis")]
 
 
+def test_a_byte_order_mark_before_a_gazetteer_list_or_a_config_is_dropped(tmp_path):
+    assert Gazetteer.load(write(tmp_path / "g.txt", "\ufeffParis\r\nSão Paulo\r\n")).names == [("paris",), ("são", "paulo")]
+    assert config.load(write(tmp_path / "c.yaml", "\ufefftrain:\r\n  lr: 0.2\r\n")).train.lr == 0.2
+
+
 @pytest.mark.parametrize("char", OTHER_BREAKS + ["\ufeff"], ids=[f"U+{ord(c):04X}" for c in OTHER_BREAKS + ["\ufeff"]])
 def test_model_directory_text_files_round_trip_words_holding_line_break_characters(tmp_path, char):
     f = config.Config().features
