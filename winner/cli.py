@@ -208,9 +208,9 @@ def predict(
                           f"--format {format.value} is not available for it")
     model = api.load(model_dir)
     if input not in (None, "-") and input_format == InputFormat.conll:
-        from winner.errors import read_text
+        from winner.errors import lines, read_text
 
-        batches = iter([read_text(input, "CoNLL file").splitlines()])  # one batch: as `winner eval` scores a file
+        batches = iter([lines(read_text(input, "CoNLL file"))])  # one batch: as `winner eval` scores a file
     elif input not in (None, "-"):
         batches = stream.line_batches(_open(input))  # exactly as `winner predict < FILE`
     elif text not in (None, "-"):
@@ -254,7 +254,10 @@ def _tagged_text(model, batches, fmt: str):
 
 
 def _lines(text: Optional[str]) -> Iterator[str]:
-    """TEXT's lines, or stdin's when TEXT is omitted or '-', without their line ends."""
+    """TEXT's lines, or stdin's when TEXT is omitted or '-', read as they come and without their
+    line ends; stdin bytes that are not valid text become U+FFFD, not an error. Lines end at \\n
+    only, as in every file winner reads (winner.errors.lines), and a byte-order mark before the
+    first line is dropped (winner.stream)."""
     from winner import stream
 
     batches = stream.text_batches(text) if text is not None and text != "-" else stream.line_batches(sys.stdin)

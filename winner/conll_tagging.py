@@ -24,6 +24,7 @@ import numpy as np
 
 from winner import consistency, model
 from winner.checkpoint import LoadedModel
+from winner.corpus import _columns  # the reader's own column rule, so that predict and eval see one token
 from winner.metrics import runs_within, sentence_edges
 
 DOCSTART = "-DOCSTART-"
@@ -37,6 +38,12 @@ def _kind(line: str) -> str:
     return "doc" if columns[0] == DOCSTART else "token"
 
 
+def _token(line: str, number: int) -> str:
+    """The token of a token line, its first column as corpus.read_conll reads it (a tab-separated
+    token may hold spaces)."""
+    return _columns(line.strip(), 0, "input", number)[0]
+
+
 def tag_lines(loaded: LoadedModel, lines: list[str]) -> str:
     """The lines (without line ends) with the predicted tag added, each ending in a line end.
 
@@ -45,9 +52,9 @@ def tag_lines(loaded: LoadedModel, lines: list[str]) -> str:
     kinds = [_kind(line) for line in lines]
     tokens, docs, lengths = [], [], []
     doc, length = 0, 0
-    for line, kind in zip(lines, kinds):
+    for number, (line, kind) in enumerate(zip(lines, kinds), start=1):
         if kind == "token":
-            tokens.append(line.split(None, 1)[0])
+            tokens.append(_token(line, number))
             docs.append(doc)
             length += 1
             continue

@@ -9,8 +9,9 @@ would wait (select says the descriptor is not readable) or it holds `limit`
 lines. A regular file is always readable, so it is read in full batches, as
 before; a line typed at a terminal is answered at once.
 
-Line ends are those of Python's text files (universal newlines: \\n, \\r\\n
-and \\r end a line); bytes that are not valid UTF-8 become U+FFFD.
+Lines end at \\n only (a \\r before it is dropped), as in every file winner
+reads (winner.errors.lines); a byte-order mark before the first line is
+dropped; bytes that are not valid UTF-8 become U+FFFD.
 """
 
 from __future__ import annotations
@@ -21,11 +22,10 @@ import os
 import select
 from typing import Iterator
 
+from winner import errors
+from winner.errors import BOM
+
 READ_SIZE = 1 << 16  # bytes per os.read
-
-
-def _decoder() -> io.IncrementalNewlineDecoder:
-    return io.IncrementalNewlineDecoder(codecs.getincrementaldecoder("utf-8")(errors="replace"), translate=True)
 
 
 def _ready(fd: int) -> bool:
@@ -56,13 +56,16 @@ def _chunks(stream) -> Iterator[tuple[bytes, bool]]:
 def line_batches(stream, limit: int = 4096) -> Iterator[list[str]]:
     """The stream's lines without their line ends, in lists of at most `limit`, each handed on as
     soon as no more input is ready. A last line without a line end is a line too."""
-    decoder = _decoder()
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")  # a character cut between reads waits
     lines: list[str] = []
-    partial = ""
+    partial, first = "", True
     for data, more_ready in _chunks(stream):
-        pieces = (partial + decoder.decode(data)).split("\n")
+        text = decoder.decode(data)
+        if first and text:
+            text, first = text.removeprefix(BOM), False
+        pieces = (partial + text).split("\n")
         partial = pieces.pop()
-        lines += pieces
+        lines += [piece[:-1] if piece.endswith("\r") else piece for piece in pieces]
         while len(lines) >= limit:
             yield lines[:limit]
             lines = lines[limit:]
@@ -71,15 +74,15 @@ def line_batches(stream, limit: int = 4096) -> Iterator[list[str]]:
             lines = []
     partial += decoder.decode(b"", final=True)
     if partial:
-        lines.append(partial)
+        lines.append(partial.removeprefix(BOM) if first else partial)
     while lines:
         yield lines[:limit]
         lines = lines[limit:]
 
 
 def text_batches(text: str, limit: int = 4096) -> Iterator[list[str]]:
-    """The lines of a string (its own line ends, as str.splitlines cuts them) in lists of at most `limit`;
-    an empty string is one empty line."""
-    lines = text.splitlines() or [""]
+    """The lines of a string, as winner.errors.lines cuts them (a byte-order mark first dropped), in
+    lists of at most `limit`; an empty string is one empty line."""
+    lines = errors.lines(text.removeprefix(BOM)) or [""]
     for start in range(0, len(lines), limit):
         yield lines[start: start + limit]
