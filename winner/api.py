@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Mapping, Sequence, Union
 
 from winner import checkpoint
-from winner.corpus import spans, split
 from winner.errors import WinnerError
 from winner.metrics import Scores, report
 from winner.tagger import Tagger, TaggedBatch
+from winner.tokenizer import spans, split
 
 if TYPE_CHECKING:
     from winner.run import TrainResult  # training code is imported only when train() is called

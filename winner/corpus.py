@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
-from winner import marks
 from winner.errors import OTHER_LINE_BREAKS, WinnerError, decode, lines, read_bytes, where
 from winner.metrics import chunks
+from winner.tokenizer import spans, split, tokenize  # noqa: F401  (raw text: winner/tokenizer.py)
 
 PREFIXES = ("B", "I", "E", "S")
 
@@ -200,106 +199,3 @@ def write_conll(sentences: list[Sentence], path) -> None:
         out += [f"{token}\t{tag}" for token, tag in zip(sentence.tokens, sentence.tags)]
         out.append("")
     Path(path).write_text("\n".join(out), encoding="utf-8")
-
-
-# Raw text -> tokens in the style of CoNLL-2003 (clitics split off, abbreviations kept).
-# Combining marks and invisible format characters (winner/marks.py) belong to the character before
-# them. The token pattern reads a piece with each one that follows a letter (or a mark that follows
-# one) replaced by _JOINED, a letter nothing else in the pattern names, and each other one left out;
-# every token then covers the marks after it (a mark that begins a piece, the first token). So
-# 'Zu' + U+0308 + 'rich' is one word as 'Zürich' is, Devanagari, Arabic or Thai words are not cut at
-# their vowel signs, and '’s' + U+0301 is not the clitic '’s' any more than '’ś' is.
-_JOINED = "\ua7f8"  # MODIFIER LETTER CAPITAL H WITH STROKE: a letter, folds to no other
-_TOKEN = re.compile(
-    rf"""
-      (?:[^\W\d_]{_JOINED}*\.){{2,}}          # abbreviations: U.S. , e.g.
-    | n['’]t(?![^\W_])                    # clitic of don't, isn't
-    | ['’](?:s|re|ve|ll|d|m)(?![^\W_])    # clitics: 's 're 've 'll 'd 'm
-    | \d+(?:[.,:/-]\d+)*                  # numbers, times, dates: 3,000.50 10:30 1996-08-22
-    | [^\W_]+?(?=n['’]t(?![^\W_]))        # the word before n't: do|n't
-    | [^\W_]+(?:-[^\W_]+|['’](?!(?:s|re|ve|ll|d|m)(?![^\W_]))[^\W_]+)*  # words: well-known, O'Keeffe
-    | \S                                  # any other single character
-    """,
-    re.VERBOSE | re.IGNORECASE,
-)
-_PIECE = re.compile(r"\S+")
-
-
-@lru_cache(maxsize=None)
-def _marks() -> re.Pattern:
-    """The pattern of one mark, compiled the first time a piece that is not ASCII needs it (ASCII
-    holds none, and the few milliseconds count at the start of every `winner predict`)."""
-    return re.compile(f"[{marks.regex_class()}]")
-
-
-def _has_marks(piece: str) -> bool:
-    return not piece.isascii() and _marks().search(piece) is not None
-
-
-def tokenize(text: str) -> list[tuple[str, int, int]]:
-    """Split raw text into (token, start, end) with character offsets into `text`."""
-    return [(text[a:b], a, b) for a, b in spans(text)]
-
-
-def spans(text: str) -> list[tuple[int, int]]:
-    """The (start, end) character offsets of tokenize(text)'s tokens.
-
-    No token holds white space: the text is cut at white space first, and each piece
-    is cut as _cut_spans says (a piece of letters only, or of digits only, is one token).
-    """
-    out: list[tuple[int, int]] = []
-    for match in _PIECE.finditer(text):
-        piece, start = match.group(), match.start()
-        if piece.isalpha() or piece.isdecimal():
-            out.append((start, match.end()))
-        else:
-            out += [(start + a, start + b) for a, b in _cut_spans(piece)]
-    return out
-
-
-def split(text: str) -> list[str]:
-    """The tokens of tokenize(text) without their offsets, several times faster.
-
-    No token holds white space, so the text is cut at white space first; a
-    piece of letters only, or of digits only, is one token as it stands, and
-    only the others go through the pattern.
-    """
-    tokens: list[str] = []
-    for piece in text.split():
-        if piece.isalpha() or piece.isdecimal():
-            tokens.append(piece)
-        else:
-            tokens += _cut(piece)
-    return tokens
-
-
-@lru_cache(maxsize=1 << 16)
-def _cut(piece: str) -> tuple[str, ...]:
-    """The tokens of a piece of text without white space. Pieces such as ',' and
-    'Paris,' come back again and again, so the answers are kept."""
-    if not _has_marks(piece):
-        return tuple(_TOKEN.findall(piece))
-    return tuple(piece[a:b] for a, b in _cut_spans(piece))
-
-
-@lru_cache(maxsize=1 << 16)
-def _cut_spans(piece: str) -> tuple[tuple[int, int], ...]:
-    """(start, end) of the tokens of a piece without white space (see _JOINED)."""
-    if not _has_marks(piece):
-        return tuple(m.span() for m in _TOKEN.finditer(piece))
-    mark = _marks().match
-    read, at = [], []  # the piece as the pattern reads it, and where each of its characters stands
-    base_is_letter = False
-    for i, char in enumerate(piece):
-        if mark(char) is None:
-            base_is_letter = char.isalpha()
-        elif not base_is_letter:
-            continue
-        else:
-            char = _JOINED
-        read.append(char)
-        at.append(i)
-    if not read:
-        return ((0, len(piece)),)  # marks alone: one token
-    at.append(len(piece))
-    return tuple((at[a] if a else 0, at[b]) for a, b in (m.span() for m in _TOKEN.finditer("".join(read))))

@@ -14,8 +14,8 @@ import numpy as np
 
 from winner import model
 from winner.checkpoint import LoadedModel
-from winner.corpus import spans, split
 from winner.metrics import runs_within, sentence_edges
+from winner.tokenizer import not_names, spans, split
 
 
 @dataclass
@@ -134,7 +134,9 @@ class Tagger:
         tokens = list(chain.from_iterable(token_lists))
         windows = self.model.featurizer.windows_flat(tokens, lengths)
         scores = model.score(self.model.params, windows, self.activation)  # (N,)
-        starts, ends = runs_within(scores > self.model.threshold, *sentence_edges(lengths))
+        positive = scores > self.model.threshold
+        positive[not_names(tokens, "\n".join(lines))] = False  # a URL, e-mail address or @-handle names no place
+        starts, ends = runs_within(positive, *sentence_edges(lengths))
         running = np.concatenate(([0.0], np.cumsum(scores, dtype=np.float64)))
         means = (running[ends] - running[starts]) / (ends - starts)  # mean score of each entity
         return TaggedBatch(lines, tokens, np.concatenate(([0], np.cumsum(lengths))), scores, starts, ends, means)

@@ -1,0 +1,173 @@
+"""Raw text -> tokens, with character offsets, in the conventions of CoNLL-2003 and the Penn Treebank.
+
+- Clitics are split off (`Germany 's`, `do n't`); hyphenated words stay whole (`well-known`,
+  `37-run`); numbers, times and dates stay whole (`3,000.50`, `10:30`, `1996-08-22`).
+- Abbreviations keep their period: letter-period runs (`U.S.`, `D.C.`, `e.g.`), single letters
+  (initials: `P.`; any letter, so that NFC and NFD text cut alike), and the titles and
+  shortenings of ABBREVIATIONS (`St.`, `Mr.`, `Inc.`, `Jan.`).
+- URLs (with a scheme or `www.`), e-mail addresses, @-handles and #-tags are one token each; a
+  URL does not take the punctuation that ends it (`amsterdam.` -> `amsterdam` `.`).
+- Emoji sequences are one token each: a flag (two regional indicators), an emoji with its skin
+  tone, variation selector, keycap or tag characters, and emoji joined by zero-width joiners.
+- Combining marks and invisible format characters (winner/marks.py) belong to the character before
+  them. The token pattern reads a piece with each one that follows a letter (or a mark that follows
+  one) replaced by _JOINED, a letter nothing else in the pattern names, each one inside an emoji
+  sequence as it is, and each other one left out; every token then covers the marks after it (a
+  mark that begins a piece, the first token). So 'Zu' + U+0308 + 'rich' is one word as 'Zürich'
+  is, Devanagari, Arabic or Thai words are not cut at their vowel signs, and '’s' + U+0301 is not
+  the clitic '’s' any more than '’ś' is.
+
+No token holds white space. tests/tokenizer_agreement.py compares the result with NLTK's Treebank
+tokenizer; the README lists every deliberate difference.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from winner import marks
+
+# Shortenings that keep their period, as in CoNLL-2003 and the Penn Treebank. Matched whole, in any
+# case (CoNLL-2003 headlines are in capitals: `ST. LOUIS`); 'no' is left out, being a word too.
+ABBREVIATIONS = (
+    "mr mrs ms messrs mme mlle dr prof rev hon st mt ft jr sr gen col lt sgt capt cmdr adm gov sen rep pres supt "
+    "inc corp ltd co bros dept univ assn est jan feb mar apr jun jul aug sep sept oct nov dec "
+    "ave blvd rd hwy apt vs etc approx fig al p pp vol"
+).split()
+
+_JOINED = "\ua7f8"  # MODIFIER LETTER CAPITAL H WITH STROKE: a letter, folds to no other
+_EMOJI = (r"\u00a9\u00ae\u203c\u2049\u2122\u2139\u2194-\u21aa\u231a-\u23ff\u24c2\u25aa-\u25fe\u2600-\u27bf"
+          r"\u2934\u2935\u2b05-\u2b55\u3030\u303d\u3297\u3299\U0001f000-\U0001faff")
+_EMOJI_PART = r"\ufe0f\u20e3\U0001f3fb-\U0001f3ff\U000e0020-\U000e007f"  # variation selector, keycap, skin tones, tags
+_EMOJI_SEQUENCE = rf"[{_EMOJI}][{_EMOJI_PART}]*(?:\u200d(?:[{_EMOJI}][{_EMOJI_PART}]*)?)*"
+_URL_END = r"""[^\s.,;:!?'"’”)\]}>]"""  # a URL does not end in the punctuation after it
+_WORD_CHAR = r"[^\W_]"
+
+_TOKEN = re.compile(
+    rf"""
+      (?:https?://|ftp://|www\.)\S*{_URL_END}      # URLs: https://example.com/stores/amsterdam
+    | [\w.+-]+@{_WORD_CHAR}[\w-]*(?:\.[\w-]*{_WORD_CHAR})+  # e-mail addresses: info@example.org
+    | (?<!{_WORD_CHAR})[@#](?=\w*[^\W\d_])\w+         # @-handles, #-tags (with a letter: not #1)
+    | [\U0001f1e6-\U0001f1ff]{{2}}                    # flags: two regional indicators
+    | {_EMOJI_SEQUENCE}                              # emoji with skin tone, selector, keycap, ZWJ
+    | (?:[^\W\d_]{_JOINED}*(?:[^\W\d_]{_JOINED}*)?\.){{2,}}  # abbreviations: U.S. , e.g. , Ph.D.
+    | (?<!{_WORD_CHAR})(?:{'|'.join(ABBREVIATIONS)})\.(?!{_WORD_CHAR})   # St. Mr. Inc. Jan.
+    | (?P<initial>(?<!{_WORD_CHAR})[^\W\d_]{_JOINED}*\.(?!{_WORD_CHAR}))  # initials: P. (a capital: see _spans)
+    | n['’]t(?!{_WORD_CHAR})                          # clitic of don't, isn't
+    | ['’](?:s|re|ve|ll|d|m)(?!{_WORD_CHAR})          # clitics: 's 're 've 'll 'd 'm
+    | \d+[^\W\d_]{_WORD_CHAR}*(?:-{_WORD_CHAR}+)*      # a number and letters: 21st 1990s 4B 19th-century
+    | \d+(?:[.,:/-]\d+)*(?:-{_WORD_CHAR}+)*          # numbers, times, dates: 3,000.50 10:30 1996-08-22 37-run
+    | {_WORD_CHAR}+?(?=n['’]t(?!{_WORD_CHAR}))        # the word before n't: do|n't
+    | {_WORD_CHAR}+(?:-{_WORD_CHAR}+|['’](?!(?:s|re|ve|ll|d|m)(?!{_WORD_CHAR})){_WORD_CHAR}+)*  # well-known, O'Keeffe
+    | \S                                            # any other single character
+    """,
+    re.VERBOSE | re.IGNORECASE,
+)
+_PIECE = re.compile(r"\S+")
+_EMOJI_CHAR = re.compile(f"[{_EMOJI}]")
+
+# Tokens that name no place whatever their window says: tagging never puts them inside an entity.
+_NOT_A_NAME = re.compile(rf"(?:https?://|ftp://|www\.)\S*|[\w.+-]+@{_WORD_CHAR}\S*|@\w+", re.IGNORECASE)
+
+
+@lru_cache(maxsize=None)
+def _marks() -> re.Pattern:
+    """The pattern of one mark, compiled the first time a piece that is not ASCII needs it (ASCII
+    holds none, and the few milliseconds count at the start of every `winner predict`)."""
+    return re.compile(f"[{marks.regex_class()}]")
+
+
+def _has_marks(piece: str) -> bool:
+    return not piece.isascii() and _marks().search(piece) is not None
+
+
+def tokenize(text: str) -> list[tuple[str, int, int]]:
+    """Split raw text into (token, start, end) with character offsets into `text`."""
+    return [(text[a:b], a, b) for a, b in spans(text)]
+
+
+def spans(text: str) -> list[tuple[int, int]]:
+    """The (start, end) character offsets of tokenize(text)'s tokens.
+
+    No token holds white space: the text is cut at white space first, and each piece
+    is cut as _cut_spans says (a piece of letters only, or of digits only, is one token).
+    """
+    out: list[tuple[int, int]] = []
+    for match in _PIECE.finditer(text):
+        piece, start = match.group(), match.start()
+        if piece.isalpha() or piece.isdecimal():
+            out.append((start, match.end()))
+        else:
+            out += [(start + a, start + b) for a, b in _cut_spans(piece)]
+    return out
+
+
+def split(text: str) -> list[str]:
+    """The tokens of tokenize(text) without their offsets, several times faster.
+
+    No token holds white space, so the text is cut at white space first; a
+    piece of letters only, or of digits only, is one token as it stands, and
+    only the others go through the pattern.
+    """
+    tokens: list[str] = []
+    for piece in text.split():
+        if piece.isalpha() or piece.isdecimal():
+            tokens.append(piece)
+        else:
+            tokens += _cut(piece)
+    return tokens
+
+
+@lru_cache(maxsize=1 << 16)
+def _cut(piece: str) -> tuple[str, ...]:
+    """The tokens of a piece of text without white space. Pieces such as ',' and
+    'Paris,' come back again and again, so the answers are kept."""
+    return tuple(piece[a:b] for a, b in _cut_spans(piece))
+
+
+def _spans(read: str) -> list[tuple[int, int]]:
+    """(start, end) of the pattern's tokens in a piece as the pattern reads it. A letter and a
+    period is an initial only when the letter is a capital ('P.', not the 's.' of '1990 s.'); the
+    pattern, which ignores case, cannot tell, so it is told here."""
+    out = []
+    for m in _TOKEN.finditer(read):
+        a, b = m.span()
+        if m.lastgroup == "initial" and not read[a].isupper():
+            out += [(a, b - 1), (b - 1, b)]
+        else:
+            out.append((a, b))
+    return out
+
+
+@lru_cache(maxsize=1 << 16)
+def _cut_spans(piece: str) -> tuple[tuple[int, int], ...]:
+    """(start, end) of the tokens of a piece without white space (see _JOINED)."""
+    if not _has_marks(piece):
+        return tuple(_spans(piece))
+    mark = _marks().match
+    read, at = [], []  # the piece as the pattern reads it, and where each of its characters stands
+    base = ""  # what the last character that is not a mark was: 'letter', 'emoji' or ''
+    for i, char in enumerate(piece):
+        if mark(char) is None:
+            base = "letter" if char.isalpha() else "emoji" if _EMOJI_CHAR.match(char) else ""
+        elif base == "letter":
+            char = _JOINED
+        elif base != "emoji":  # an emoji sequence keeps its joiners, selectors and tags for the pattern
+            continue
+        read.append(char)
+        at.append(i)
+    if not read:
+        return ((0, len(piece)),)  # marks alone: one token
+    at.append(len(piece))
+    return tuple((at[a] if a else 0, at[b]) for a, b in _spans("".join(read)))
+
+
+def not_names(tokens: list[str], text: str) -> list[int]:
+    """Indices of the tokens that are URLs, e-mail addresses or @-handles, which tagging never puts
+    inside an entity. `text` is the tokens' text (any text holding them), looked at first so that
+    text without '@', '://' or 'www.' costs one search."""
+    if "@" not in text and "://" not in text and "www." not in text and "WWW." not in text:
+        return []
+    return [i for i, token in enumerate(tokens) if ("@" in token or "/" in token or "." in token)
+            and _NOT_A_NAME.fullmatch(token)]
