@@ -135,7 +135,7 @@ class Tagger:
         windows = self.model.featurizer.windows_flat(tokens, lengths)
         scores = model.score(self.model.params, windows, self.activation)  # (N,)
         positive = scores > self.model.threshold
-        positive[not_names(tokens, "\n".join(lines))] = False  # a URL, e-mail address or @-handle names no place
+        positive[not_names(lines, token_lists)] = False  # a URL, e-mail address or @-handle names no place
         starts, ends = runs_within(positive, *sentence_edges(lengths))
         running = np.concatenate(([0.0], np.cumsum(scores, dtype=np.float64)))
         means = (running[ends] - running[starts]) / (ends - starts)  # mean score of each entity

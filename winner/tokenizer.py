@@ -35,6 +35,7 @@ ABBREVIATIONS = (
     "inc corp ltd co bros dept univ assn est jan feb mar apr jun jul aug sep sept oct nov dec "
     "ave blvd rd hwy apt vs etc approx fig al p pp vol"
 ).split()
+_SHORT_FORMS = frozenset(ABBREVIATIONS)
 
 _JOINED = "\ua7f8"  # MODIFIER LETTER CAPITAL H WITH STROKE: a letter, folds to no other
 _EMOJI = (r"\u00a9\u00ae\u203c\u2049\u2122\u2139\u2194-\u21aa\u231a-\u23ff\u24c2\u25aa-\u25fe\u2600-\u27bf"
@@ -52,8 +53,7 @@ _TOKEN = re.compile(
     | [\U0001f1e6-\U0001f1ff]{{2}}                    # flags: two regional indicators
     | {_EMOJI_SEQUENCE}                              # emoji with skin tone, selector, keycap, ZWJ
     | (?:[^\W\d_]{_JOINED}*(?:[^\W\d_]{_JOINED}*)?\.){{2,}}  # abbreviations: U.S. , e.g. , Ph.D.
-    | (?<!{_WORD_CHAR})(?:{'|'.join(ABBREVIATIONS)})\.(?!{_WORD_CHAR})   # St. Mr. Inc. Jan.
-    | (?P<initial>(?<!{_WORD_CHAR})[^\W\d_]{_JOINED}*\.(?!{_WORD_CHAR}))  # initials: P. (a capital: see _spans)
+    | (?P<short>(?<!{_WORD_CHAR})[^\W\d_]+\.(?!{_WORD_CHAR}))  # St. Mr. P. , if _spans finds them short forms
     | n['’]t(?!{_WORD_CHAR})                          # clitic of don't, isn't
     | ['’](?:s|re|ve|ll|d|m)(?!{_WORD_CHAR})          # clitics: 's 're 've 'll 'd 'm
     | \d+[^\W\d_]{_WORD_CHAR}*(?:-{_WORD_CHAR}+)*      # a number and letters: 21st 1990s 4B 19th-century
@@ -65,10 +65,18 @@ _TOKEN = re.compile(
     re.VERBOSE | re.IGNORECASE,
 )
 _PIECE = re.compile(r"\S+")
-_EMOJI_CHAR = re.compile(f"[{_EMOJI}]")
 
-# Tokens that name no place whatever their window says: tagging never puts them inside an entity.
-_NOT_A_NAME = re.compile(rf"(?:https?://|ftp://|www\.)\S*|[\w.+-]+@{_WORD_CHAR}\S*|@\w+", re.IGNORECASE)
+
+@lru_cache(maxsize=None)
+def _emoji_char() -> re.Pattern:
+    """One emoji character; compiled when first needed (only pieces with marks need it)."""
+    return re.compile(f"[{_EMOJI}]")
+
+
+@lru_cache(maxsize=None)
+def _not_a_name() -> re.Pattern:
+    """Tokens that name no place whatever their window says: URLs, e-mail addresses, @-handles."""
+    return re.compile(rf"(?:https?://|ftp://|www\.)\S*|[\w.+-]+@{_WORD_CHAR}\S*|@\w+", re.IGNORECASE)
 
 
 @lru_cache(maxsize=None)
@@ -127,16 +135,18 @@ def _cut(piece: str) -> tuple[str, ...]:
 
 
 def _spans(read: str) -> list[tuple[int, int]]:
-    """(start, end) of the pattern's tokens in a piece as the pattern reads it. A letter and a
-    period is an initial only when the letter is a capital ('P.', not the 's.' of '1990 s.'); the
-    pattern, which ignores case, cannot tell, so it is told here."""
+    """(start, end) of the pattern's tokens in a piece as the pattern reads it. A word and a period
+    stay one token when the word is a short form: one of ABBREVIATIONS (in any case), or an initial,
+    a capital letter alone ('P.', not the 's.' of '1990 s.'); any other word leaves the period."""
     out = []
     for m in _TOKEN.finditer(read):
         a, b = m.span()
-        if m.lastgroup == "initial" and not read[a].isupper():
-            out += [(a, b - 1), (b - 1, b)]
-        else:
-            out.append((a, b))
+        if m.lastgroup == "short":
+            word = read[a: b - 1].replace(_JOINED, "")
+            if not (word.lower() in _SHORT_FORMS or (len(word) == 1 and word.isupper())):
+                out += [(a, b - 1), (b - 1, b)]
+                continue
+        out.append((a, b))
     return out
 
 
@@ -150,7 +160,7 @@ def _cut_spans(piece: str) -> tuple[tuple[int, int], ...]:
     base = ""  # what the last character that is not a mark was: 'letter', 'emoji' or ''
     for i, char in enumerate(piece):
         if mark(char) is None:
-            base = "letter" if char.isalpha() else "emoji" if _EMOJI_CHAR.match(char) else ""
+            base = "letter" if char.isalpha() else "emoji" if _emoji_char().match(char) else ""
         elif base == "letter":
             char = _JOINED
         elif base != "emoji":  # an emoji sequence keeps its joiners, selectors and tags for the pattern
@@ -163,11 +173,17 @@ def _cut_spans(piece: str) -> tuple[tuple[int, int], ...]:
     return tuple((at[a] if a else 0, at[b]) for a, b in _spans("".join(read)))
 
 
-def not_names(tokens: list[str], text: str) -> list[int]:
-    """Indices of the tokens that are URLs, e-mail addresses or @-handles, which tagging never puts
-    inside an entity. `text` is the tokens' text (any text holding them), looked at first so that
-    text without '@', '://' or 'www.' costs one search."""
-    if "@" not in text and "://" not in text and "www." not in text and "WWW." not in text:
+def not_names(lines: list[str], token_lists: list[list[str]]) -> list[int]:
+    """Indices, into the lines' tokens laid end to end, of the tokens that are URLs, e-mail
+    addresses or @-handles, which tagging never puts inside an entity. Only lines that hold '@',
+    '://' or 'www.' are looked into, so that text without them costs one search per batch."""
+    joined = "\n".join(lines)
+    if "@" not in joined and "://" not in joined and "www." not in joined.lower():
         return []
-    return [i for i, token in enumerate(tokens) if ("@" in token or "/" in token or "." in token)
-            and _NOT_A_NAME.fullmatch(token)]
+    not_a_name = _not_a_name().fullmatch
+    found, offset = [], 0
+    for line, tokens in zip(lines, token_lists):
+        if "@" in line or "://" in line or "www." in line.lower():
+            found += [offset + i for i, token in enumerate(tokens) if not_a_name(token)]
+        offset += len(tokens)
+    return found
