@@ -96,7 +96,7 @@ def test_entities_have_text_offsets_label_score_and_tokens(nlp):
     assert SENTENCE[paris.start: paris.end] == "Paris"
     assert doc.tokens[paris.token_start: paris.token_end] == ["Paris"]
     assert paris.score > nlp.threshold
-    assert paris.score == pytest.approx(doc.scores[paris.token_start])
+    assert paris.score == pytest.approx(doc.scores[paris.token_start]["LOC"])
     assert doc.tags == ["O", "O", "O", "O", "B-LOC", "O", "O", "O"]
 
 
@@ -110,11 +110,17 @@ def test_token_lists_are_kept_as_they_are(nlp):
         assert doc.text[e.start: e.end] == " ".join(tokens[e.token_start: e.token_end]) == e.text
 
 
+# Scores of the same window at another row of the matrix product may differ in the last bits
+# (the BLAS kernel's blocking), so scores are compared to float32 precision; tags exactly.
+def scores_of(doc) -> list[float]:
+    return [score for token in doc.scores for score in token.values()]
+
+
 def test_token_lists_score_as_the_same_tokens_in_raw_text(nlp):
     """A token list that the tokenizer would cut the same way gets the same scores."""
     [from_text, from_tokens] = nlp.pipe([SENTENCE, ["Not", "all", "museums", "in", "Paris", "are", "amazing", "."]])
     assert from_text.tokens == from_tokens.tokens
-    assert from_text.scores == from_tokens.scores
+    assert scores_of(from_text) == pytest.approx(scores_of(from_tokens), rel=1e-5, abs=1e-5)
     assert from_text.tags == from_tokens.tags
 
 
@@ -122,8 +128,10 @@ def test_pipe_batches_give_what_one_batch_gives(nlp):
     texts = [SENTENCE, ["Berlin", "and", "Madrid"], "", "I flew to Rome .", []] * 3
     together = list(nlp.pipe(texts))
     in_twos = list(nlp.pipe(iter(texts), batch_size=2))
-    assert [d.as_dict() for d in together] == [d.as_dict() for d in in_twos]
     assert [d.tags for d in together] == [d.tags for d in in_twos]
+    assert [[(e.text, e.start, e.end, e.label) for e in d.entities] for d in together] == \
+           [[(e.text, e.start, e.end, e.label) for e in d.entities] for d in in_twos]
+    assert [scores_of(d) for d in together] == [pytest.approx(scores_of(d), rel=1e-5, abs=1e-5) for d in in_twos]
     assert together[4].tokens == [] and together[4].entities == []
 
 

@@ -61,7 +61,7 @@ class Doc:
     text: str
     tokens: list  # [str], (T,)
     tags: list  # [str], (T,) IOB2 tags: B-LABEL, I-LABEL or O
-    scores: list  # [float], (T,) window score of each token
+    scores: list  # [{label: float}], (T,) each token's score for each of the model's entity types
     entities: list  # [Entity]
 
     def as_dict(self) -> dict:
@@ -178,7 +178,8 @@ class Model:
                 tags[first:stop] = [f"B-{label}"] + [f"I-{label}"] * (stop - first - 1)
                 start, end = bounds[first][0], bounds[stop - 1][1]
                 entities.append(Entity(line[start:end], start, end, label, mean, first, stop))
-            yield Doc(line, tokens, tags, batch.scores[offsets[i]: offsets[i + 1]].tolist(), entities)
+            scores = [{label: score} for score in batch.scores[offsets[i]: offsets[i + 1]].tolist()]
+            yield Doc(line, tokens, tags, scores, entities)
 
     def evaluate(self, data_file, label_map: Mapping[str, str] | None = None, scheme: str = "auto") -> Evaluation:
         """Scores on a CoNLL file with gold tags in the last column, as `winner eval` gives them.
