@@ -45,6 +45,11 @@ CASES = {
                             ["Room", "4B", ",", "the", "19th-century", "1990s", "37-run", "win"]),
     "clitics": ("They didn't stay; it's Rome's", ["They", "did", "n't", "stay", ";", "it", "'s", "Rome", "'s"]),
     "ph-d": ("a Ph.D. from MIT", ["a", "Ph.D.", "from", "MIT"]),
+    "currencies-decimals": ("C$ 1.5 and US$3 (.496)", ["C$", "1.5", "and", "US$", "3", "(", ".496", ")"]),
+    "dash-ellipsis": ("wait... -- now", ["wait", "...", "--", "now"]),
+    "ranks-inside-a-line": ("1. Kenya 2. Ethiopia", ["1.", "Kenya", "2.", "Ethiopia"]),
+    "number-ending-a-line": ("I came 2.", ["I", "came", "2", "."]),
+    "year-and-period-inside-a-line": ("in 1996. Then", ["in", "1996", ".", "Then"]),
 }
 
 

@@ -8,7 +8,8 @@ tests/data/raw_text.txt, written for this comparison (URLs, e-mail addresses, ha
 abbreviations). Each sentence goes through both tokenizers, and tokens are compared by their
 character offsets. Every stretch of text where the two differ is put in one of the deliberate
 differences of DIFFERENCES, by the first rule that explains it; tests/test_tokenizer.py fails
-when a stretch is explained by none.
+when a stretch is explained by none. With data/conll2003/ linked, it also counts the CoNLL-2003
+dev sentences whose tokens, joined by spaces, the tokenizer cuts differently.
 """
 
 from __future__ import annotations
@@ -122,6 +123,15 @@ def compare(sentences: list[str]):
     return alike, shared, n_ours, n_theirs, found
 
 
+def conll_retokenized(path: Path) -> tuple[int, int]:
+    """(sentences whose tokens, joined by spaces, the tokenizer cuts into other tokens; sentences):
+    how far raw-text tagging of CoNLL text strays from the CoNLL tokens."""
+    from winner.tokenizer import split
+
+    sentences = read_conll(path)
+    return sum(split(" ".join(s.tokens)) != s.tokens for s in sentences), len(sentences)
+
+
 def main() -> None:
     for label, sentences in (("sample corpus", sample_sentences()), ("raw text (tests/data/raw_text.txt)",
                                                                       raw_sentences())):
@@ -133,6 +143,12 @@ def main() -> None:
         for name, count in kinds.most_common():
             example = next(s for s in found if s.kind() == name)
             print(f"  {count:4d}  {name or 'NOT EXPLAINED'}: e.g. {example.ours} / {example.theirs}")
+
+    conll_dev = REPO / "data/conll2003/dev.txt"
+    if conll_dev.is_file():
+        differ, total = conll_retokenized(conll_dev)
+        print(f"CoNLL-2003 dev: {differ:,} of {total:,} sentences, their tokens joined by spaces, are cut into "
+              f"other tokens ({differ / total:.1%})")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,10 @@
 """Raw text -> tokens, with character offsets, in the conventions of CoNLL-2003 and the Penn Treebank.
 
 - Clitics are split off (`Germany 's`, `do n't`); hyphenated words stay whole (`well-known`,
-  `37-run`); numbers, times and dates stay whole (`3,000.50`, `10:30`, `1996-08-22`).
+  `37-run`); numbers, times and dates stay whole (`3,000.50`, `10:30`, `1996-08-22`, `.496`),
+  and so do currencies (`C$`, `US$`), dashes (`--`) and ellipses (`...`). A number of one or two
+  digits and a period inside a line is a rank or list item (`1. Kenya 2. Ethiopia`), one token as
+  in CoNLL-2003; at the end of a line the period ends the sentence.
 - Abbreviations keep their period: letter-period runs (`U.S.`, `D.C.`, `e.g.`), single letters
   (initials: `P.`; any letter, so that NFC and NFD text cut alike), and the titles and
   shortenings of ABBREVIATIONS (`St.`, `Mr.`, `Inc.`, `Jan.`).
@@ -52,14 +55,18 @@ _TOKEN = re.compile(
     | (?<!{_WORD_CHAR})[@#](?=\w*[^\W\d_])\w+         # @-handles, #-tags (with a letter: not #1)
     | [\U0001f1e6-\U0001f1ff]{{2}}                    # flags: two regional indicators
     | {_EMOJI_SEQUENCE}                              # emoji with skin tone, selector, keycap, ZWJ
+    | (?<!{_WORD_CHAR})(?-i:[A-Z]{{1,3}})\$            # currencies: C$ US$
     | (?:[^\W\d_]{_JOINED}*(?:[^\W\d_]{_JOINED}*)?\.){{2,}}  # abbreviations: U.S. , e.g. , Ph.D.
-    | (?P<short>(?<!{_WORD_CHAR})[^\W\d_]+\.(?!{_WORD_CHAR}))  # St. Mr. P. , if _spans finds them short forms
+    | (?P<short>(?<!{_WORD_CHAR})[^\W\d_]+\.(?!{_WORD_CHAR}|\.))  # St. Mr. P. , if _spans finds them short forms
     | n['’]t(?!{_WORD_CHAR})                          # clitic of don't, isn't
     | ['’](?:s|re|ve|ll|d|m)(?!{_WORD_CHAR})          # clitics: 's 're 've 'll 'd 'm
+    | (?<![\w.])\d{{1,2}}\.(?![\w.])                  # ranks and list numbers: 1. (not at a line's end)
     | \d+[^\W\d_]{_WORD_CHAR}*(?:-{_WORD_CHAR}+)*      # a number and letters: 21st 1990s 4B 19th-century
     | \d+(?:[.,:/-]\d+)*(?:-{_WORD_CHAR}+)*          # numbers, times, dates: 3,000.50 10:30 1996-08-22 37-run
     | {_WORD_CHAR}+?(?=n['’]t(?!{_WORD_CHAR}))        # the word before n't: do|n't
     | {_WORD_CHAR}+(?:-{_WORD_CHAR}+|['’](?!(?:s|re|ve|ll|d|m)(?!{_WORD_CHAR})){_WORD_CHAR}+)*  # well-known, O'Keeffe
+    | (?<![^\W_.])\.\d+                              # decimals without the 0: .496
+    | -{{2,}}|\.{{2,}}                                 # dashes and ellipses: -- ...
     | \S                                            # any other single character
     """,
     re.VERBOSE | re.IGNORECASE,
@@ -108,6 +115,9 @@ def spans(text: str) -> list[tuple[int, int]]:
             out.append((start, match.end()))
         else:
             out += [(start + a, start + b) for a, b in _cut_spans(piece)]
+    if out and _ends_in_rank(text[out[-1][0]: out[-1][1]]):
+        a, b = out.pop()
+        out += [(a, b - 1), (b - 1, b)]
     return out
 
 
@@ -124,7 +134,15 @@ def split(text: str) -> list[str]:
             tokens.append(piece)
         else:
             tokens += _cut(piece)
+    if tokens and _ends_in_rank(tokens[-1]):
+        tokens[-1:] = [tokens[-1][:-1], "."]
     return tokens
+
+
+def _ends_in_rank(token: str) -> bool:
+    """Is the last token of a line a number and a period ('1.')? The period then ends the sentence
+    ('I came 2 .'), where inside a line it marks a rank or a list item ('1. Kenya 2. Ethiopia')."""
+    return token[-1] == "." and token[:-1].isdecimal() and len(token) <= 3
 
 
 @lru_cache(maxsize=1 << 16)
