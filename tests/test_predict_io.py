@@ -169,6 +169,15 @@ def test_predict_input_errors_are_one_line(model, tmp_path, args, fragment):
     assert len(lines) == 1 and fragment in lines[0], proc.stderr
 
 
+def test_explain_refuses_a_file_name_as_text_too(model, tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("I live in Paris.\n", encoding="utf-8")
+    proc = run_winner("explain", "--model", model, notes)
+    assert proc.returncode == 1 and proc.stdout == ""
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and "is a file; to explain its lines give them on stdin" in lines[0], proc.stderr
+
+
 # --------------------------------------------------------------------------- streaming
 
 

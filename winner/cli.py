@@ -200,9 +200,7 @@ def predict(
 
     if text not in (None, "-") and input is not None:
         raise WinnerError(f"predict: give TEXT or --input {input}, not both")
-    if text not in (None, "-") and Path(text).is_file():
-        raise WinnerError(f"predict: '{text}' is a file; to tag its lines use --input {text} "
-                          f"(add --input-format conll for a CoNLL file)")
+    _not_a_file(text, "predict", f"to tag its lines use --input {text} (add --input-format conll for a CoNLL file)")
     if input_format == InputFormat.conll and format not in (None, PredictFormat.conll):
         raise WinnerError(f"predict: --input-format conll writes CoNLL (the input's columns and the predicted tag); "
                           f"--format {format.value} is not available for it")
@@ -226,6 +224,12 @@ def predict(
     for out in outputs:  # written as each batch is done, so a line typed or streamed in is answered at once
         sys.stdout.write(out)
         sys.stdout.flush()
+
+
+def _not_a_file(text: Optional[str], command: str, hint: str) -> None:
+    """A TEXT argument that names an existing file is refused: it was surely meant to be read."""
+    if text not in (None, "-") and Path(text).is_file():
+        raise WinnerError(f"{command}: '{text}' is a file; {hint}")
 
 
 def _open(path: str):
@@ -279,6 +283,7 @@ def explain(
     from winner import checkpoint, colour
     from winner.explain import explain_lines, render_text
 
+    _not_a_file(text, "explain", f"to explain its lines give them on stdin: winner explain < {text}")
     loaded = checkpoint.load(model_dir)
     h, target, threshold = loaded.featurizer.half_window, loaded.target, loaded.threshold
     terminal, coloured = sys.stdout.isatty(), colour.enabled(sys.stdout)
