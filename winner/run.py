@@ -215,7 +215,7 @@ def run_training(config_path, overrides, log: Callable[[str], None] = print, res
         except KeyboardInterrupt:
             bar.clear()
             if progress.step:  # inside an epoch: model-last gets this step's parameters
-                threshold, scores, accuracy = evaluate_dev(params, prepared.dev, cfg.model.activation)
+                threshold, scores, accuracy, _ = evaluate_dev(params, prepared.dev, cfg.model.activation)
                 save_last({**_meta(cfg, None, threshold), "epoch": progress.epoch, "step": progress.step,
                            "dev": scores.as_dict(), "dev_token_accuracy": accuracy, "interrupted": True})
             write_rows()  # exists even when no epoch has finished
