@@ -490,6 +490,29 @@ def test_predict_gives_one_well_formed_record_per_awkward_line(trained):
     assert blocks == [split(line) for line in AWKWARD_LINES]
 
 
+@pytest.mark.parametrize("fmt", ["text", "json"])
+@pytest.mark.parametrize("args, stdin, lines", [
+    ([""], None, [""]),
+    (["   \t "], None, ["   \t "]),
+    ([], "\n  \n", ["", "  "]),
+    (["-"], "Paris is big .\n\n \nI flew to Rome .\n", ["Paris is big .", "", " ", "I flew to Rome ."]),
+], ids=["empty", "white-space", "stdin-blank-lines-only", "stdin-blank-lines-among-others"])
+def test_explain_treats_lines_without_tokens_as_predict_does(trained, args, stdin, lines, fmt):
+    model_dir = trained / "model-best"
+    explained = invoke("explain", "--model", model_dir, "--all", "--format", fmt, *args, input=stdin)
+    predicted = invoke("predict", "--model", model_dir, "--format", "json", *args, input=stdin)
+    for result in (explained, predicted):
+        assert result.exit_code == 0 and result.exception is None and result.stderr == "", result.output
+    assert [json.loads(r)["text"] for r in predicted.stdout.splitlines()] == lines
+    if fmt == "json":
+        records = [json.loads(r) for r in explained.stdout.splitlines()]
+        assert [r["text"] for r in records] == lines
+        assert [len(r["tokens"]) for r in records] == [len(split(line)) for line in lines]
+        assert [len(r["explanations"]) for r in records] == [len(split(line)) for line in lines]  # --all
+    else:
+        assert explained.stdout.count("no tokens") == sum(not split(line) for line in lines)
+
+
 @pytest.fixture(scope="module")
 def tagger(trained) -> Tagger:
     return Tagger(checkpoint.load(trained / "model-best"))
