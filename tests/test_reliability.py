@@ -176,7 +176,15 @@ TRAIN_CASES = {
     "corpus-iobes-tag-in-iob1": ({"t.txt": "Paris S-LOC\n"}, [*ON_CORPUS, "data.scheme=iob1"],
                                  "{tmp}/t.txt:1: tag 'S-LOC' does not follow IOB1"),
     "corpus-no-target-entities": ({"t.txt": "Rome B-PER\nis O\nold O\n"}, ON_CORPUS,
-                                  "{tmp}/t.txt: no 'LOC' entities: training cannot learn"),
+                                  "{tmp}/t.txt: no 'LOC' entities: training cannot learn the target type; "
+                                  "the file's entity types: PER (1)"),
+    "dev-corpus-no-target-entities": ({"d.txt": "In O\nRome B-location\n\nAda B-PER\nin O\nLa B-location\n"
+                                                "Paz I-location\n"}, [DEFAULT_CONFIG, "data.dev={tmp}/d.txt"],
+                                      "{tmp}/d.txt: no 'LOC' entities: dev cannot pick the threshold or the best "
+                                      "epoch; the file's entity types: location (2), PER (1) (check data.target"),
+    "dev-corpus-label-map-wrong-case": ({"d.txt": "In O\nRome B-location\n"},
+                                        [DEFAULT_CONFIG, "data.dev={tmp}/d.txt", "data.label_map={{Location: LOC}}"],
+                                        "{tmp}/d.txt: no 'LOC' entities: dev cannot pick the threshold"),
     "dev-corpus-malformed-tag": ({"d.txt": LOC_CORPUS + "Rome I_LOC\n"}, [DEFAULT_CONFIG, "data.dev={tmp}/d.txt"],
                                  "{tmp}/d.txt:5: malformed tag 'I_LOC'"),
     # vectors file (features.word_dim=3)
@@ -398,6 +406,29 @@ def test_eval_of_a_bad_data_file_is_one_line(trained, tmp_path, content, fragmen
     result = invoke("eval", trained / "model-best", data)
     assert_one_error_line(result.exit_code, result.stdout, result.stderr, f"{data}{fragment}")
     assert snapshot(trained / "model-best") == before
+
+
+GOLD_AS_LOCATION = "In O\nRome B-location\n\nAda B-PER\nflew O\nto O\nLa B-location\nPaz I-location\n"
+
+
+@pytest.mark.parametrize("options", [[], ["--label-map", "Location=LOC"], ["--errors", "3"], ["--format", "json"]],
+                         ids=["no-label-map", "label-map-wrong-case", "errors", "json"])
+def test_eval_of_a_file_without_a_target_entity_says_which_types_it_has(trained, tmp_path, options):
+    data = tmp_path / "gold.txt"
+    data.write_text(GOLD_AS_LOCATION)
+    result = invoke("eval", trained / "model-best", data, *options)
+    line = assert_one_error_line(result.exit_code, result.stdout, result.stderr, f"{data}: no 'LOC' entities")
+    assert "location (2), PER (1)" in line and "--label-map" in line and "--allow-no-gold" in line
+    assert invoke("eval", trained / "model-best", data, "--label-map", "location=LOC").exit_code == 0
+
+
+def test_eval_scores_a_file_without_gold_entities_when_asked(trained, tmp_path):
+    data = tmp_path / "gold.txt"
+    data.write_text(GOLD_AS_LOCATION)
+    result = invoke("eval", trained / "model-best", data, "--allow-no-gold", "--format", "json")
+    assert result.exit_code == 0 and result.stderr == "", result.output
+    scores = json.loads(result.stdout)
+    assert scores["gold"] == 0 and scores["correct"] == 0 and scores["tokens"] == 7
 
 
 # The real entry point, for a sample of the cases above: what reaches a terminal is exactly one line.

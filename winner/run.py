@@ -237,10 +237,18 @@ class ScoredFile:
     scores: np.ndarray  # (N,) one per token of the file
 
 
-def score_file(model_dir, data_file, label_map: dict, scheme: str = "auto") -> ScoredFile:
-    """Read a model and a CoNLL file and score every token's window, as `winner eval` decides."""
+def score_file(model_dir, data_file, label_map: dict, scheme: str = "auto", allow_no_gold: bool = False) -> ScoredFile:
+    """Read a model and a CoNLL file and score every token's window, as `winner eval` decides.
+
+    Raises WinnerError when the file holds no entity of the model's target
+    type, naming the types it has, unless allow_no_gold.
+    """
     loaded = checkpoint.load(model_dir)
     sentences = read_conll(data_file, scheme, {**loaded.config.data.label_map, **label_map})
+    if not allow_no_gold:
+        recipe.require_target(sentences, loaded.target, data_file, "there is nothing to score against",
+                              f"map the file's type to the model's with --label-map, e.g. --label-map "
+                              f"location={loaded.target}, or add --allow-no-gold to score a file without gold entities")
     dev = recipe.make_dev(loaded.featurizer, sentences, loaded.target, loaded.config.decode.document_consistency)
     scores = model.score(loaded.params, dev.windows.ids, loaded.config.model.activation)
     return ScoredFile(loaded, sentences, dev, consistency.smooth(scores, dev.groups, dev.consistency))
