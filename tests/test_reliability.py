@@ -206,7 +206,9 @@ def test_train_bad_input_is_one_line_and_leaves_the_run_alone(tmp_path, marked_r
         path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
     before = snapshot(marked_run)
     fill = {"tmp": tmp_path, "run": marked_run}
-    result = invoke("train", *(a.format(**fill) for a in args), f"output.run_dir={marked_run}")
+    # --overwrite gets past the refusal of a run directory that holds a run: bad input is still caught
+    # before the old run is deleted.
+    result = invoke("train", *(a.format(**fill) for a in args), f"output.run_dir={marked_run}", "--overwrite")
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
     assert_one_error_line(result.exit_code, result.stdout, result.stderr, fragment.format(**fill))
     assert snapshot(marked_run) == before
@@ -218,6 +220,74 @@ def test_train_bad_input_into_a_new_run_directory_creates_nothing(tmp_path):
     result = invoke("train", DEFAULT_CONFIG, f"data.train={corpus}", f"output.run_dir={tmp_path / 'new-run'}")
     assert result.exit_code == 1
     assert not (tmp_path / "new-run").exists()
+
+
+# --------------------------------------------------------------------------- 1. bad input: a run directory in use
+
+
+def _only_metrics(run_dir: Path) -> None:
+    shutil.rmtree(run_dir / "model-best")
+    shutil.rmtree(run_dir / "model-last")
+
+
+def _model_best_moved_aside_by_a_crash(run_dir: Path) -> None:
+    """What a crash between save()'s two renames leaves: the only model is aside, for recover()."""
+    shutil.rmtree(run_dir / "model-last")
+    (run_dir / "metrics.jsonl").unlink()
+    os.replace(run_dir / "model-best", run_dir / ".model-best.old-99999")
+
+
+@pytest.mark.parametrize("damage", [None, _only_metrics, _model_best_moved_aside_by_a_crash],
+                         ids=["whole-run", "metrics-only", "model-moved-aside-by-a-crash"])
+def test_train_into_a_run_directory_that_holds_a_run_is_refused_and_left_alone(trained, tmp_path, damage):
+    run_dir = tmp_path / "run"
+    shutil.copytree(trained, run_dir)
+    if damage is not None:
+        damage(run_dir)
+    before = snapshot(run_dir)
+    result = invoke("train", DEFAULT_CONFIG, f"output.run_dir={run_dir}", "train.epochs=1")
+    line = assert_one_error_line(result.exit_code, result.stdout, result.stderr, f"{run_dir}: holds a training run")
+    assert "--resume" in line and "--overwrite" in line
+    assert snapshot(run_dir) == before
+
+
+def test_overwrite_replaces_the_run_and_keeps_other_files(marked_run):
+    before = read_rows(marked_run)
+    result = invoke("train", DEFAULT_CONFIG, f"output.run_dir={marked_run}", "train.epochs=1", "model.hidden=20",
+                    "--overwrite")
+    assert result.exit_code == 0, result.output
+    assert f"--overwrite: deleted model-best, model-last, metrics.jsonl of the run in {marked_run}" in result.stderr
+    assert len(before) == 2 and [row["epoch"] for row in read_rows(marked_run)] == [1]
+    for name in ("model-best", "model-last"):
+        loaded = checkpoint.load(marked_run / name)
+        assert loaded.config.model.hidden == 20 and loaded.meta["epoch"] == 1
+    assert (marked_run / "MARKER").read_text() == "keep me\n"
+
+
+def test_resume_and_overwrite_together_are_refused(marked_run):
+    before = snapshot(marked_run)
+    result = invoke("train", DEFAULT_CONFIG, f"output.run_dir={marked_run}", "train.epochs=3", "--resume",
+                    "--overwrite")
+    assert_one_error_line(result.exit_code, result.stdout, result.stderr, "--resume and --overwrite")
+    assert snapshot(marked_run) == before
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+def test_make_train_works_twice_in_a_fresh_copy(tmp_path):
+    """The README's first command, run twice: the Makefile's own recipe, with this environment's winner."""
+    copy = tmp_path / "clone"
+    (copy / "data").mkdir(parents=True)
+    shutil.copytree(REPO / "configs", copy / "configs")
+    shutil.copytree(REPO / "data" / "sample", copy / "data" / "sample")
+    shutil.copy(REPO / "Makefile", copy / "Makefile")
+    # -o: take the environment as installed; BIN: this Python's scripts, where `winner` is.
+    command = ["make", "--no-print-directory", "-o", ".venv/.installed-runtime", f"BIN={Path(sys.executable).parent}",
+               "train"]
+    for _ in range(2):
+        proc = subprocess.run(command, cwd=copy, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        assert "[LOC Paris]" in proc.stdout
+    assert checkpoint.load(copy / "runs" / "default" / "model-best").target == "LOC"
 
 
 # --------------------------------------------------------------------------- 1. bad input: resume
@@ -444,7 +514,8 @@ def test_bad_input_through_the_real_entry_point(tmp_path, marked_run):
         (tmp_path / case).mkdir()
         for name, content in files.items():
             (tmp_path / case / name).write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
-        commands.append(["train", *(a.format(tmp=tmp_path / case) for a in args), f"output.run_dir={marked_run}"])
+        commands.append(["train", *(a.format(tmp=tmp_path / case) for a in args), f"output.run_dir={marked_run}",
+                         "--overwrite"])
         fragments.append(fragment.format(tmp=tmp_path / case))
     commands.append(["train", DEFAULT_CONFIG, f"output.run_dir={tmp_path / 'no-run'}", "--resume"])
     fragments.append(f"{tmp_path / 'no-run' / 'model-last'}: not found")

@@ -104,6 +104,9 @@ def train(
     overrides: Optional[List[str]] = typer.Argument(None, help="section.key=value, value parsed as YAML, e.g. train.lr=0.1"),
     resume: bool = typer.Option(False, "--resume", help="Continue RUN_DIR/model-last where it stopped (same settings; "
                                                         "train.epochs and train.patience may change)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace the run RUN_DIR holds (its model-best, "
+                                                              "model-last and metrics.jsonl); without it, or "
+                                                              "--resume, such a RUN_DIR is refused."),
 ):
     """Train a model; keeps RUN_DIR/model-best, RUN_DIR/model-last and RUN_DIR/metrics.jsonl.
 
@@ -111,7 +114,7 @@ def train(
     """
     from winner.run import run_training
 
-    best = run_training(config, overrides or [], log=err, resume=resume)
+    best = run_training(config, overrides or [], log=err, resume=resume, overwrite=overwrite)
     typer.echo(best)
 
 
