@@ -181,18 +181,20 @@ class Model:
             scores = [{label: score} for score in batch.scores[offsets[i]: offsets[i + 1]].tolist()]
             yield Doc(line, tokens, tags, scores, entities)
 
-    def evaluate(self, data_file, label_map: Mapping[str, str] | None = None, scheme: str = "auto") -> Evaluation:
+    def evaluate(self, data_file, label_map: Mapping[str, str] | None = None, scheme: str = "auto",
+                 allow_no_gold: bool = False) -> Evaluation:
         """Scores on a CoNLL file with gold tags in the last column, as `winner eval` gives them.
 
         label_map renames the file's entity types to the model's ({'location': 'LOC'}); scheme is
         'auto' (IOB1, IOB2 and IOBES read by conlleval's rules) or one of 'iob1', 'iob2', 'iobes',
-        enforced line by line. Raises WinnerError naming the file and line of a problem."""
+        enforced line by line. Raises WinnerError naming the file and line of a problem, and when the
+        file holds no entity of the model's target type unless allow_no_gold."""
         from winner import run
         from winner.config import SCHEMES
 
         if scheme not in SCHEMES:
             raise WinnerError(f"scheme '{scheme}': expected {', '.join(SCHEMES[:-1])} or {SCHEMES[-1]}")
-        result = run.evaluate(run.score_file(self.loaded, data_file, dict(label_map or {}), scheme))
+        result = run.evaluate(run.score_file(self.loaded, data_file, dict(label_map or {}), scheme, allow_no_gold))
         return Evaluation(**{name: result[name] for name in Evaluation.__dataclass_fields__})
 
 
@@ -212,19 +214,21 @@ def load(path) -> Model:
     return Model(checkpoint.load(path), Path(path))
 
 
-def evaluate(model, data_file, label_map: Mapping[str, str] | None = None, scheme: str = "auto") -> Evaluation:
+def evaluate(model, data_file, label_map: Mapping[str, str] | None = None, scheme: str = "auto",
+             allow_no_gold: bool = False) -> Evaluation:
     """Scores of a model (a directory or a loaded Model) on a CoNLL file: see Model.evaluate."""
-    return (model if isinstance(model, Model) else load(model)).evaluate(data_file, label_map, scheme)
+    return (model if isinstance(model, Model) else load(model)).evaluate(data_file, label_map, scheme, allow_no_gold)
 
 
 def train_model(config, overrides: Sequence[str] | Mapping[str, object] = (), resume: bool = False,
-          log: Callable[[str], None] | None = None) -> TrainResult:
+                overwrite: bool = False, log: Callable[[str], None] | None = None) -> TrainResult:
     """Train as a config says and return the run: TrainResult(run_dir, best_dir, last_dir, rows, best,
     target), where rows are metrics.jsonl's objects (one per epoch) and best is model-best's row.
 
     config: a YAML file's path, or a dict of sections as the file would hold them
     ({'train': {'epochs': 5}}); overrides: 'section.key=value' strings (the value parsed as YAML)
-    or a {'section.key': value} dict. resume: continue output.run_dir's model-last. log receives
+    or a {'section.key': value} dict. resume: continue output.run_dir's model-last; overwrite: replace
+    the run output.run_dir holds (without either, a directory holding a run is refused). log receives
     one line per epoch and notes (default: print them on stderr). Config and data problems and
     divergence raise WinnerError; Ctrl-C raises KeyboardInterrupt after saving model-last."""
     if log is None:
@@ -237,4 +241,4 @@ def train_model(config, overrides: Sequence[str] | Mapping[str, object] = (), re
 
     if not isinstance(config, dict):
         config = Path(config)
-    return run.run_training(config, overrides, log=log, resume=resume)
+    return run.run_training(config, overrides, log=log, resume=resume, overwrite=overwrite)
