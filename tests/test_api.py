@@ -140,6 +140,10 @@ def test_tag_refuses_what_is_not_text_with_a_winner_error(nlp, bad):
     assert "expected a string or a list of token strings" in error_message(nlp.tag, bad)
 
 
+def test_an_error_names_the_index_of_the_text_among_all_piped(nlp):
+    assert error_message(lambda: list(nlp.pipe(["a", "b", "c", 7], batch_size=2))).startswith("text 3:")
+
+
 def test_pipe_refuses_a_single_string(nlp):
     assert "tag(text)" in error_message(lambda: list(nlp.pipe(SENTENCE)))
 

@@ -125,6 +125,11 @@ class Model:
         return self.loaded.target
 
     @property
+    def labels(self) -> tuple:
+        """Every entity type the model tags: (label,) for this max-margin model of one type."""
+        return (self.loaded.target,)
+
+    @property
     def threshold(self) -> float:
         """A token is inside an entity when its window score is above this (picked on dev)."""
         return self.loaded.threshold
@@ -141,28 +146,29 @@ class Model:
         text, in order. Texts may mix raw strings and token lists."""
         if isinstance(texts, str):
             raise WinnerError("pipe() takes an iterable of texts; for one string use tag(text)")
-        texts = iter(texts)
+        texts, done = iter(texts), 0
         while batch := list(islice(texts, max(1, batch_size))):
-            yield from self._docs(self.tag_batch(batch), batch)
+            yield from self._docs(self.tag_batch(batch, done), batch)
+            done += len(batch)
 
-    def tag_batch(self, texts: list) -> TaggedBatch:
+    def tag_batch(self, texts: list, first: int = 0) -> TaggedBatch:
         """The batch-level result that `winner predict` renders: tokens, scores and entity runs of
-        all texts laid end to end. Token lists keep their tokens; strings are cut into tokens."""
+        all texts laid end to end. Token lists keep their tokens; strings are cut into tokens.
+        first: the number of texts before these, for the index an error names."""
+        if all(isinstance(text, str) for text in texts):  # raw text, as `winner predict` sends
+            return self.tagger.tag_batch(texts)
         lines, token_lists = [], []
-        for i, text in enumerate(texts):
+        for i, text in enumerate(texts, start=first):
             if isinstance(text, str):
                 lines.append(text)
-                token_lists.append(None)
+                token_lists.append(split(text))
             elif isinstance(text, Sequence) and all(isinstance(t, str) for t in text):
                 lines.append(" ".join(text))
                 token_lists.append(list(text))
             else:
                 raise WinnerError(f"text {i}: expected a string or a list of token strings, got "
                                   f"{type(text).__name__}")
-        if all(tokens is None for tokens in token_lists):
-            return self.tagger.tag_batch(lines)
-        return self.tagger.tag_batch(lines, [split(line) if tokens is None else tokens
-                                             for line, tokens in zip(lines, token_lists)])
+        return self.tagger.tag_batch(lines, token_lists)
 
     def _docs(self, batch: TaggedBatch, texts: list) -> Iterator[Doc]:
         offsets, label = batch.offsets.tolist(), self.label
