@@ -28,7 +28,8 @@ from winner.errors import WinnerError  # noqa: E402
 
 # The API lives in winner.api, which imports numpy; it is imported on first use so that
 # `import winner` (and with it every `winner` command's start-up) stays cheap.
-_API = {"load", "evaluate", "train_model", "Model", "Doc", "Entity", "Evaluation"}
+_API = {"load", "evaluate", "train_model", "Model"}
+_RESULTS = {"Doc", "Entity", "Evaluation"}
 
 
 def __getattr__(name: str):
@@ -36,6 +37,10 @@ def __getattr__(name: str):
         from winner import api
 
         return getattr(api, name)
+    if name in _RESULTS:
+        from winner import results
+
+        return getattr(results, name)
     if name == "TrainResult":
         from winner.run import TrainResult
 

@@ -16,90 +16,20 @@ answers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Mapping, Sequence, Union
 
 from winner import checkpoint
 from winner.errors import WinnerError
-from winner.metrics import Scores, report
 from winner.tagger import Tagger, TaggedBatch
 from winner.tokenizer import spans, split
 
-if TYPE_CHECKING:
-    from winner.run import TrainResult  # training code is imported only when train() is called
+if TYPE_CHECKING:  # imported when first needed: `winner predict` renders batches and builds none of them
+    from winner.results import Doc, Evaluation
+    from winner.run import TrainResult  # training code is imported only when train_model() is called
 
 Text = Union[str, Sequence[str]]  # raw text, or one sentence's tokens
-
-
-@dataclass
-class Entity:
-    """A predicted entity: its text, its character offsets into Doc.text (end exclusive), its type,
-    its score (the mean window score of its tokens; above the model's threshold) and its tokens
-    (Doc.tokens[token_start:token_end])."""
-
-    text: str
-    start: int
-    end: int
-    label: str
-    score: float
-    token_start: int
-    token_end: int
-
-    def as_dict(self) -> dict:
-        """The record `winner predict --format json` prints for an entity."""
-        return {"text": self.text, "start": self.start, "end": self.end, "score": round(self.score, 4),
-                "label": self.label}
-
-
-@dataclass
-class Doc:
-    """One tagged text. For tokens given as a list, text is the tokens joined by single spaces
-    (as spaCy's Doc(words=...) does), and offsets point into it."""
-
-    text: str
-    tokens: list  # [str], (T,)
-    tags: list  # [str], (T,) IOB2 tags: B-LABEL, I-LABEL or O
-    scores: list  # [{label: float}], (T,) each token's score for each of the model's entity types
-    entities: list  # [Entity]
-
-    def as_dict(self) -> dict:
-        """The record `winner predict --format json` prints for a line."""
-        return {"text": self.text, "entities": [e.as_dict() for e in self.entities]}
-
-
-@dataclass
-class Evaluation:
-    """Entity-level scores of a model on a CoNLL file, by conlleval's rules: precision = correct /
-    predicted, recall = correct / gold, f1 their harmonic mean (fractions in [0, 1]); gold, predicted,
-    correct are entity counts; tokens and sentences are counted in the file; token_accuracy is the
-    share of tokens whose inside/outside decision is right (not an F1)."""
-
-    precision: float
-    recall: float
-    f1: float
-    gold: int
-    predicted: int
-    correct: int
-    target: str
-    threshold: float
-    tokens: int
-    token_accuracy: float
-    sentences: int
-
-    @property
-    def scores(self) -> Scores:
-        """The P/R/F1 and counts alone, as winner.metrics.Scores."""
-        return Scores(self.precision, self.recall, self.f1, self.gold, self.predicted, self.correct)
-
-    def as_dict(self) -> dict:
-        """The object `winner eval --format json` prints."""
-        return dict(self.__dict__)
-
-    def report(self) -> str:
-        """The conlleval-style text `winner eval` prints."""
-        return report(self.scores, self.target, self.tokens, self.token_accuracy)
 
 
 class Model:
@@ -171,6 +101,8 @@ class Model:
         return self.tagger.tag_batch(lines, token_lists)
 
     def _docs(self, batch: TaggedBatch, texts: list) -> Iterator[Doc]:
+        from winner.results import Doc, Entity
+
         offsets, label = batch.offsets.tolist(), self.label
         runs: dict[int, list] = {}
         for line, start, end, mean in zip(batch.line_of(batch.starts).tolist(), batch.starts.tolist(),
@@ -197,6 +129,7 @@ class Model:
         file holds no entity of the model's target type unless allow_no_gold."""
         from winner import run
         from winner.config import SCHEMES
+        from winner.results import Evaluation
 
         if scheme not in SCHEMES:
             raise WinnerError(f"scheme '{scheme}': expected {', '.join(SCHEMES[:-1])} or {SCHEMES[-1]}")
