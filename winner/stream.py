@@ -65,7 +65,7 @@ def line_batches(stream, limit: int = 4096) -> Iterator[list[str]]:
             text, first = text.removeprefix(BOM), False
         pieces = (partial + text).split("\n")
         partial = pieces.pop()
-        lines += [piece[:-1] if piece.endswith("\r") else piece for piece in pieces]
+        lines += [piece.removesuffix("\r") for piece in pieces] if "\r" in text else pieces
         while len(lines) >= limit:
             yield lines[:limit]
             lines = lines[limit:]

@@ -57,7 +57,7 @@ _TOKEN = re.compile(
     | {_EMOJI_SEQUENCE}                              # emoji with skin tone, selector, keycap, ZWJ
     | (?<!{_WORD_CHAR})(?-i:[A-Z]{{1,3}})\$            # currencies: C$ US$
     | (?:[^\W\d_]{_JOINED}*(?:[^\W\d_]{_JOINED}*)?\.){{2,}}  # abbreviations: U.S. , e.g. , Ph.D.
-    | (?P<short>(?<!{_WORD_CHAR})[^\W\d_]+\.(?!{_WORD_CHAR}|\.))  # St. Mr. P. , if _spans finds them short forms
+    | (?<!{_WORD_CHAR})[^\W\d_]+\.(?!{_WORD_CHAR}|\.)  # St. Mr. P. , if _loses_period says they keep it
     | n['’]t(?!{_WORD_CHAR})                          # clitic of don't, isn't
     | ['’](?:s|re|ve|ll|d|m)(?!{_WORD_CHAR})          # clitics: 's 're 've 'll 'd 'm
     | (?<![\w.])\d{{1,2}}\.(?![\w.])                  # ranks and list numbers: 1. (not at a line's end)
@@ -72,6 +72,7 @@ _TOKEN = re.compile(
     re.VERBOSE | re.IGNORECASE,
 )
 _PIECE = re.compile(r"\S+")
+_MAY_HOLD_NOT_NAMES = re.compile(r"@|://|www\.", re.IGNORECASE)  # what every URL, e-mail address and handle holds
 
 
 @lru_cache(maxsize=None)
@@ -149,22 +150,37 @@ def _ends_in_rank(token: str) -> bool:
 def _cut(piece: str) -> tuple[str, ...]:
     """The tokens of a piece of text without white space. Pieces such as ',' and
     'Paris,' come back again and again, so the answers are kept."""
-    return tuple(piece[a:b] for a, b in _cut_spans(piece))
+    if _has_marks(piece):
+        return tuple(piece[a:b] for a, b in _cut_spans(piece))
+    tokens = _TOKEN.findall(piece)
+    if "." not in piece:
+        return tuple(tokens)
+    out: list[str] = []
+    for token in tokens:
+        out += (token[:-1], ".") if _loses_period(token) else (token,)
+    return tuple(out)
+
+
+def _loses_period(token: str) -> bool:
+    """Is the token a word and a period where the word is no short form? A word and a period stay
+    one token when the word is one of ABBREVIATIONS (in any case) or an initial, a capital letter
+    alone ('P.', not the 's.' of '1990 s.'); the pattern, blind to case and to the list, matched
+    both alike."""
+    if token[-1] != "." or len(token) < 2:
+        return False
+    word = token[:-1].replace(_JOINED, "")
+    return word.isalpha() and not (word.lower() in _SHORT_FORMS or (len(word) == 1 and word.isupper()))
 
 
 def _spans(read: str) -> list[tuple[int, int]]:
-    """(start, end) of the pattern's tokens in a piece as the pattern reads it. A word and a period
-    stay one token when the word is a short form: one of ABBREVIATIONS (in any case), or an initial,
-    a capital letter alone ('P.', not the 's.' of '1990 s.'); any other word leaves the period."""
+    """(start, end) of the pattern's tokens in a piece as the pattern reads it (see _loses_period)."""
     out = []
     for m in _TOKEN.finditer(read):
         a, b = m.span()
-        if m.lastgroup == "short":
-            word = read[a: b - 1].replace(_JOINED, "")
-            if not (word.lower() in _SHORT_FORMS or (len(word) == 1 and word.isupper())):
-                out += [(a, b - 1), (b - 1, b)]
-                continue
-        out.append((a, b))
+        if read[b - 1] == "." and _loses_period(m.group()):
+            out += [(a, b - 1), (b - 1, b)]
+        else:
+            out.append((a, b))
     return out
 
 
@@ -195,13 +211,12 @@ def not_names(lines: list[str], token_lists: list[list[str]]) -> list[int]:
     """Indices, into the lines' tokens laid end to end, of the tokens that are URLs, e-mail
     addresses or @-handles, which tagging never puts inside an entity. Only lines that hold '@',
     '://' or 'www.' are looked into, so that text without them costs one search per batch."""
-    joined = "\n".join(lines)
-    if "@" not in joined and "://" not in joined and "www." not in joined.lower():
+    if not _MAY_HOLD_NOT_NAMES.search("\n".join(lines)):
         return []
     not_a_name = _not_a_name().fullmatch
     found, offset = [], 0
     for line, tokens in zip(lines, token_lists):
-        if "@" in line or "://" in line or "www." in line.lower():
+        if _MAY_HOLD_NOT_NAMES.search(line):
             found += [offset + i for i, token in enumerate(tokens) if not_a_name(token)]
         offset += len(tokens)
     return found
