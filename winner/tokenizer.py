@@ -27,7 +27,9 @@ tokenizer; the README lists every deliberate difference.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from functools import lru_cache
+from itertools import accumulate
 
 from winner import marks
 
@@ -72,7 +74,7 @@ _TOKEN = re.compile(
     re.VERBOSE | re.IGNORECASE,
 )
 _PIECE = re.compile(r"\S+")
-_MAY_HOLD_NOT_NAMES = re.compile(r"@|://|www\.", re.IGNORECASE)  # what every URL, e-mail address and handle holds
+_NOT_NAME_MARKS = ("@", "://", "www.", "WWW.")  # what every URL, e-mail address and handle holds
 
 
 @lru_cache(maxsize=None)
@@ -207,16 +209,27 @@ def _cut_spans(piece: str) -> tuple[tuple[int, int], ...]:
     return tuple((at[a] if a else 0, at[b]) for a, b in _spans("".join(read)))
 
 
+def _find_all(text: str, needle: str) -> list[int]:
+    """Every offset of needle in text (str.find: a fast scan, where a regular expression is not)."""
+    found, at = [], text.find(needle)
+    while at >= 0:
+        found.append(at)
+        at = text.find(needle, at + 1)
+    return found
+
+
 def not_names(lines: list[str], token_lists: list[list[str]]) -> list[int]:
     """Indices, into the lines' tokens laid end to end, of the tokens that are URLs, e-mail
-    addresses or @-handles, which tagging never puts inside an entity. Only lines that hold '@',
-    '://' or 'www.' are looked into, so that text without them costs one search per batch."""
-    if not _MAY_HOLD_NOT_NAMES.search("\n".join(lines)):
+    addresses or @-handles, which tagging never puts inside an entity. Only the lines where a
+    search of the batch finds '@', '://' or 'www.' (or 'WWW.') are looked into."""
+    joined = "\n".join(lines)
+    hits = [hit for needle in _NOT_NAME_MARKS for hit in _find_all(joined, needle)]
+    if not hits:
         return []
+    line_starts = list(accumulate((len(line) + 1 for line in lines), initial=0))  # (L+1,) offsets in joined
+    token_starts = list(accumulate(map(len, token_lists), initial=0))  # (L+1,)
     not_a_name = _not_a_name().fullmatch
-    found, offset = [], 0
-    for line, tokens in zip(lines, token_lists):
-        if _MAY_HOLD_NOT_NAMES.search(line):
-            found += [offset + i for i, token in enumerate(tokens) if not_a_name(token)]
-        offset += len(tokens)
+    found = []
+    for i in sorted({bisect_right(line_starts, hit) - 1 for hit in hits}):
+        found += [token_starts[i] + j for j, token in enumerate(token_lists[i]) if not_a_name(token)]
     return found
