@@ -135,7 +135,8 @@ def evaluate(
     scheme: str = typer.Option("auto", "--scheme", help="Tag scheme of DATA_FILE: auto, iob1, iob2 or iobes."),
     errors: Optional[int] = typer.Option(None, "--errors", min=0, metavar="N", help="Also list up to N false positives and N false negatives, most confident first."),
 ):
-    """Entity-level precision, recall and F1 of a model on a CoNLL file (conlleval's rules)."""
+    """Entity-level precision, recall and F1 of a model on a CoNLL file (conlleval's rules): all the
+    model's entity types together, then each type. --errors lists the target type's mistakes."""
     import json
 
     from winner import run
@@ -158,8 +159,10 @@ def evaluate(
     else:
         from winner.metrics import Scores, report
 
-        scores = Scores(**{k: result[k] for k in ("precision", "recall", "f1", "gold", "predicted", "correct")})
-        typer.echo(report(scores, result["target"], result["tokens"], result["token_accuracy"]), nl=False)
+        keys = ("precision", "recall", "f1", "gold", "predicted", "correct")
+        per_type = {kind: Scores(**{k: values[k] for k in keys}) for kind, values in result["types"].items()}
+        overall = Scores(**{k: result[k] for k in keys})
+        typer.echo(report(overall, per_type, result["tokens"], result["token_accuracy"]), nl=False)
         if found is not None:
             typer.echo(mistakes.render_text(found, data_file), nl=False)
 
@@ -200,19 +203,24 @@ def _lines(text: Optional[str]) -> Iterator[str]:
 def explain(
     text: Optional[str] = typer.Argument(None, help="A sentence; omitted or '-': read one sentence per line from stdin."),
     model_dir: Path = typer.Option(Path(DEFAULT_MODEL), "--model", help="Model directory."),
-    every_token: bool = typer.Option(False, "--all", help="Explain every token, not only those tagged as locations."),
+    every_token: bool = typer.Option(False, "--all", help="Explain every token, not only those tagged as the class."),
     format: ExplainFormat = typer.Option(ExplainFormat.text, "--format", help="text: a table per token; json: one object per sentence."),
+    chosen: Optional[str] = typer.Option(None, "--class", help="Softmax models: the class whose logit to explain (default the target type)."),
 ):
-    """How much each word of a token's window pushed its score up or down; the parts add up to the score."""
+    """How much each word of a token's window pushed its score (a softmax model: a class's logit) up or
+    down; the parts add up to it."""
     import json
 
     from winner import checkpoint, colour
     from winner.explain import explain_lines, render_text
 
     loaded = checkpoint.load(model_dir)
-    h, target, threshold = loaded.featurizer.half_window, loaded.target, loaded.threshold
+    target = chosen or loaded.target
+    h = loaded.featurizer.half_window
+    sentences = explain_lines(loaded, list(_lines(text)), every_token, target)
+    threshold = float(loaded.thresholds[loaded.types.index(target)]) if target in loaded.types else None
     terminal, coloured = sys.stdout.isatty(), colour.enabled(sys.stdout)
-    for i, sentence in enumerate(explain_lines(loaded, list(_lines(text)), every_token)):
+    for i, sentence in enumerate(sentences):
         if format == ExplainFormat.json:
             typer.echo(json.dumps(sentence.as_dict(h, target, threshold), ensure_ascii=False))
         else:

@@ -1,4 +1,8 @@
-"""The training loop: max-margin SGD over (true, corrupted) window pairs.
+"""The training loop: epochs of optimiser steps on the objective's batches.
+
+The objective (winner.objectives) says what an epoch goes over and what one
+step's loss is: max-margin over (true, corrupted) window pairs, or softmax
+with cross-entropy over every window. This loop is the same for both.
 
 `train_epochs` is a generator: it yields one EpochResult per epoch and owns
 no I/O, so the CLI decides what to print and save and tests can drive it.
@@ -11,46 +15,79 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Iterator
 
 import numpy as np
 
-from winner import consistency, metrics, model
+from winner import decode, metrics, objectives
 from winner.config import TrainConfig
 from winner.optim import Optimizer
 
 
 @dataclass
 class Windows:
-    """Window ids of a corpus and whether each centre token is inside a target entity."""
+    """Window ids of a corpus, whether each centre token is inside a target entity, and its class."""
 
     ids: dict[str, np.ndarray]  # feature -> (N, w) int32
     positive: np.ndarray  # (N,) bool
+    labels: np.ndarray | None = None  # (N,) class id of each centre token: 0 O, i the i-th entity type
 
     def take(self, rows: np.ndarray) -> dict[str, np.ndarray]:
         return {name: np.take(ids, rows, axis=0) for name, ids in self.ids.items()}
+
+    @cached_property
+    def negatives(self) -> np.ndarray:
+        """(M,) the windows whose centre is outside the target type."""
+        return np.flatnonzero(~self.positive)
 
 
 @dataclass
 class DevSet:
     windows: Windows
-    scorer: metrics.SpanScorer
+    scorers: list  # one metrics.SpanScorer per entity type of the model, in its order
     groups: np.ndarray  # (N,) same token string in the same document (document consistency)
     consistency: float = 0.0  # decode.document_consistency
+    types: tuple = ("LOC",)  # the model's entity types
+    target: int = 0  # the index of data.target among them
+
+    @property
+    def scorer(self) -> metrics.SpanScorer:
+        return self.scorers[self.target]
+
+
+@dataclass
+class DevResult:
+    """Dev scores with each type's dev-optimal threshold, tokens labelled by decode.decide."""
+
+    thresholds: np.ndarray  # (T,) one per entity type
+    per_type: list  # (T,) metrics.Scores
+    token_accuracy: float  # share of tokens given their right class (O or a type)
+    types: tuple = ("LOC",)  # the entity types, in the order of thresholds and per_type
+    target: int = 0  # the index of data.target among them
+
+    @property
+    def threshold(self) -> float:
+        return float(self.thresholds[self.target])
+
+    @property
+    def scores(self) -> metrics.Scores:
+        return self.per_type[self.target]
 
 
 @dataclass
 class EpochResult:
     epoch: int
-    loss: float  # mean hinge loss over the epoch's steps (L2 term not included)
-    windows_per_s: float  # true + corrupted windows through forward, backward, update
+    loss: float  # mean loss over the epoch's steps (L2 term not included)
+    windows_per_s: float  # windows through forward, backward, update (true and corrupted ones for max-margin)
     train_seconds: float  # the steps alone
-    threshold: float  # dev-optimal decision threshold
-    dev: metrics.Scores
+    threshold: float  # dev-optimal decision threshold of the target type
+    dev: metrics.Scores  # of the target type
     token_accuracy: float
     is_best: bool
     stop_reason: str | None = None  # set on the last epoch when training stops early
     diverged: bool = False  # the loss, a parameter or a dev score is inf or nan: training stops
+    evaluation: DevResult | None = None  # every type's threshold and scores
 
 
 @dataclass
@@ -83,73 +120,63 @@ class Progress:
                    state["since_best"], accumulators)
 
 
-def corrupt(data: Windows, batch: np.ndarray, k: int, how: str,
-            negatives: np.ndarray, vocab_size: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """k corrupted windows per true window, rows i*k ... i*k+k-1 for true window i.
-
-    'outside': windows drawn uniformly from those whose centre is not a target;
-    'replace_centre': the true window with its centre word swapped for a random
-    vocabulary word (Collobert & Weston), the other features kept.
-    """
-    if how == "outside":
-        return data.take(negatives[rng.integers(len(negatives), size=len(batch) * k)])
-    windows = data.take(np.repeat(batch, k))
-    centre = windows["word"].shape[1] // 2
-    windows["word"][:, centre] = rng.integers(3, vocab_size, size=len(batch) * k)  # ids 0-2 are specials
-    return windows
+def evaluate(params, dev: DevSet, activation: str, objective=None) -> DevResult:
+    """Each type's dev threshold, entity scores of the labels decode.decide gives at them, token accuracy."""
+    objective = objective or objectives.MaxMargin(dev.types)
+    scores = decode.smooth(objective.type_scores(params, dev.windows.ids, activation), dev.groups, dev.consistency)
+    thresholds = decode.pick_thresholds(scores, dev.scorers)  # (T,)
+    labels = decode.decide(scores, thresholds)  # (N,)
+    return DevResult(thresholds, decode.score_types(labels, dev.scorers), token_accuracy(dev, labels), dev.types,
+                     dev.target)
 
 
-def evaluate(params, dev: DevSet, activation: str) -> tuple[float, metrics.Scores, float]:
-    """Dev threshold, entity scores at it, token accuracy."""
-    scores = consistency.smooth(model.score(params, dev.windows.ids, activation), dev.groups, dev.consistency)
-    threshold, result = metrics.best_threshold(scores, dev.scorer)
-    accuracy = metrics.token_accuracy(dev.windows.positive, scores > threshold)
-    return threshold, result, accuracy
+def token_accuracy(dev: DevSet, labels: np.ndarray) -> float:
+    """Share of tokens whose class, O or an entity type, is right (not an entity score)."""
+    if dev.windows.labels is None:  # one type: inside or outside it
+        return metrics.token_accuracy(dev.windows.positive, labels == dev.target)
+    return metrics.token_accuracy(dev.windows.labels, labels + 1)  # decide's OUTSIDE (-1) is class 0
 
 
 def train_epochs(params: dict, data: Windows, dev: DevSet, cfg: TrainConfig, activation: str,
                  rng: np.random.Generator, frozen=(), on_step=None,
-                 progress: Progress | None = None) -> Iterator[EpochResult]:
+                 progress: Progress | None = None, objective=None) -> Iterator[EpochResult]:
     """Train in place, one epoch per iteration; stops after cfg.epochs or `patience` epochs without a better dev F1.
 
     on_step(epoch, loss, windows_per_s), if given, is called after every step
     (for a progress bar; it may raise KeyboardInterrupt to stop at that step).
     `progress`, if given, is kept current; to resume, pass the Progress a run
-    saved, with `rng` restored to the state saved beside it.
+    saved, with `rng` restored to the state saved beside it. `objective`
+    (winner.objectives) defaults to max-margin.
     """
     progress = progress if progress is not None else Progress()
-    positives = np.flatnonzero(data.positive)
-    negatives = np.flatnonzero(~data.positive)
-    vocab_size = params["E_word"].shape[0]
+    objective = objective or objectives.MaxMargin(dev.types)
     optimizer = Optimizer(params, cfg.optimizer, cfg.lr, cfg.l2, progress.accumulators)
     progress.accumulators = optimizer.state
     for epoch in range(progress.epoch + 1, cfg.epochs + 1):
         if progress.step == 0:
             progress.epoch_rng, progress.losses = rng.bit_generator.state, []
-            order = rng.permutation(positives)
+            order = objective.epoch_order(data, rng)
         else:  # resumed inside this epoch: its order again, from the state it was drawn from
             replay = np.random.Generator(type(rng.bit_generator)())
             replay.bit_generator.state = progress.epoch_rng
-            order = replay.permutation(positives)
+            order = objective.epoch_order(data, replay)
         losses, windows, started = progress.losses, 0, time.perf_counter()
         for start in range(progress.step * cfg.batch_size, len(order), cfg.batch_size):
             batch = order[start: start + cfg.batch_size]
-            true_windows = data.take(batch)
-            corrupt_windows = corrupt(data, batch, cfg.k, cfg.corruption, negatives, vocab_size, rng)
-            loss, grads, _ = model.loss_and_grads(params, true_windows, corrupt_windows, activation,
-                                                  cfg.margin, frozen)
+            loss, grads, seen = objective.step(params, data, batch, cfg, activation, frozen, rng)
             optimizer.step(params, grads)
             losses.append(float(loss))
             progress.step += 1
-            windows += len(batch) * (1 + cfg.k)
+            windows += seen
             if on_step is not None:
                 on_step(epoch, loss, windows / max(time.perf_counter() - started, 1e-9))
         seconds = time.perf_counter() - started
         loss = float(np.mean(losses))
-        threshold, result, accuracy = evaluate(params, dev, activation)
+        evaluation = evaluate(params, dev, activation, objective)
+        threshold, result, accuracy = evaluation.threshold, evaluation.scores, evaluation.token_accuracy
         # The loss can stay finite while the parameters or the scores overflow (a nan score
         # never violates the margin); a nan or inf dev score makes the threshold non-finite.
-        diverged = not (np.isfinite(loss) and np.isfinite(threshold)
+        diverged = not (np.isfinite(loss) and np.isfinite(evaluation.thresholds).all()
                         and all(np.isfinite(p).all() for p in params.values()))
         is_best = result.f1 > progress.best_f1 and not diverged
         progress.best_f1, progress.since_best = (result.f1, 0) if is_best else (progress.best_f1, progress.since_best + 1)
@@ -160,6 +187,6 @@ def train_epochs(params: dict, data: Windows, dev: DevSet, cfg: TrainConfig, act
         elif cfg.patience and progress.since_best >= cfg.patience and epoch < cfg.epochs:
             stop = f"early stop: no better dev F1 for {cfg.patience} epochs"
         yield EpochResult(epoch, loss, windows / max(seconds, 1e-9), seconds, threshold, result,
-                          accuracy, is_best, stop, diverged)
+                          accuracy, is_best, stop, diverged, evaluation)
         if stop:
             return
