@@ -174,3 +174,10 @@ def test_objective_settings_are_checked(changes, expected):
 def test_a_type_missing_from_the_training_data_is_an_error():
     cfg = config_module.from_dict({"train": {"objective": "softmax"}, "data": {"types": ["LOC", "DATE"]}})
     assert "no 'DATE' entities" in error_message(run.recipe.prepare, cfg, np.random.default_rng(0))
+
+
+def test_report_gives_every_types_dev_f1(softmax_model, tmp_path):
+    result = invoke("report", softmax_model.parent, "--out", tmp_path / "report.png")
+    assert result.exit_code == 0, result.output
+    [line] = [line for line in result.stdout.splitlines() if line.startswith("best epoch dev F1 per type: ")]
+    assert all(f"{kind} " in line for kind in TYPES) and "overall" in line

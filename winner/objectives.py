@@ -57,6 +57,7 @@ class MaxMargin:
     """Today's objective: sampled (true, corrupted) pairs, one target type."""
 
     name = "max_margin"
+    score_name = "score s"  # what a type's score is, for labels
 
     def __init__(self, types: tuple[str, ...]):
         self.types = tuple(types)  # the one target type
@@ -87,6 +88,7 @@ class Softmax:
     """Softmax with cross-entropy over O and the entity types, every window each epoch."""
 
     name = "softmax"
+    score_name = "log-odds"
 
     def __init__(self, types: tuple[str, ...]):
         self.types = tuple(types)  # classes 1 .. T; class 0 is O
