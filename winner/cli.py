@@ -22,7 +22,7 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    help="Window-based location tagger: train, evaluate and run a max-margin window scorer.",
+    help="Window-based named-entity tagger: train (max-margin or softmax), evaluate and run a window network.",
 )
 
 DEFAULT_MODEL = "runs/default/model-best"
@@ -42,7 +42,7 @@ def options(
         None, "--threads", envvar="WINNER_THREADS", min=1,
         help="BLAS threads for the matrix products (default: the cores this process may use)."),
 ):
-    """Window-based location tagger: train, evaluate and run a max-margin window scorer."""
+    """Window-based named-entity tagger: train (max-margin or softmax), evaluate and run a window network."""
     import os
 
     # BLAS libraries read these once, when numpy loads; the commands import numpy only after this.
@@ -174,7 +174,8 @@ def predict(
     model_dir: Path = typer.Option(Path(DEFAULT_MODEL), "--model", help="Model directory."),
     format: PredictFormat = typer.Option(PredictFormat.inline, "--format", help="inline: [LOC Paris] marks; conll: token and tag per line; json: one object per line."),
 ):
-    """Tag raw text: every token whose window scores above the model's threshold is a location."""
+    """Tag raw text: a token whose window scores above the model's threshold is an entity (with several
+    types, of the likeliest type that clears its threshold)."""
     from winner import colour
     from winner.tagger import predict_lines
 

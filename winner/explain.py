@@ -181,7 +181,8 @@ def render_text(sentence: SentenceExplanation, half_window: int, target: str, th
         lines.append(f"  no {target} token (--all explains every token)" if sentence.tokens else "  no tokens")
     for e in sentence.explained:
         verdict = _verdict(e, sentence.logit, target, threshold)
-        width = max(8, *(len(w) for w in e.words))
+        total = f"= logit f_{target}" if sentence.logit else "= score"
+        width = max(8, len(total), *(len(w) for w in e.words))
         scale = max(abs(v) for v in [*e.contributions, e.bias])
         lines += ["", f"{e.text} (token {e.index + 1} of {len(sentence.tokens)}): {verdict}",
                   f"  {'pos':>4}  {'word':<{width}}  {'contribution':>12}"]
@@ -189,7 +190,6 @@ def render_text(sentence: SentenceExplanation, half_window: int, target: str, th
             position = f"{i - half_window:+d}" if i != half_window else "0"
             lines.append(f"  {position:>4}  {word:<{width}}  {part:>+12.3f}  {bar(part, scale, terminal, coloured)}")
         lines.append(f"  {'':>4}  {'bias':<{width}}  {e.bias:>+12.3f}  {bar(e.bias, scale, terminal, coloured)}")
-        total = f"= logit f_{target}" if sentence.logit else "= score"
         lines.append(f"  {'':>4}  {total:<{width}}  {e.score:>+12.3f}")
     return "\n".join(lines) + "\n"
 
