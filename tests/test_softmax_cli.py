@@ -181,3 +181,22 @@ def test_report_gives_every_types_dev_f1(softmax_model, tmp_path):
     assert result.exit_code == 0, result.output
     [line] = [line for line in result.stdout.splitlines() if line.startswith("best epoch dev F1 per type: ")]
     assert all(f"{kind} " in line for kind in TYPES) and "overall" in line
+
+
+def test_eval_errors_lists_the_target_types_mistakes(softmax_model):
+    result = json.loads(invoke("eval", softmax_model, SAMPLE_DEV, "--format", "json", "--errors", "1000").stdout)
+    loc = result["types"]["LOC"]
+    assert len(result["false_positives"]) == loc["predicted"] - loc["correct"]
+    assert len(result["false_negatives"]) == loc["gold"] - loc["correct"]
+    assert all(m["context"].count("[LOC ") == 1 for m in result["false_positives"] + result["false_negatives"])
+
+
+def test_a_resumed_softmax_run_ends_with_the_parameters_of_an_uninterrupted_one(tmp_path):
+    settings = [*SOFTMAX[:3], "train.batch_size=64", "train.patience=0"]
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    assert invoke("train", DEFAULT_CONFIG, f"output.run_dir={straight}", *settings, "train.epochs=2").exit_code == 0
+    assert invoke("train", DEFAULT_CONFIG, f"output.run_dir={resumed}", *settings, "train.epochs=1").exit_code == 0
+    result = invoke("train", DEFAULT_CONFIG, f"output.run_dir={resumed}", *settings, "train.epochs=2", "--resume")
+    assert result.exit_code == 0, result.output
+    a, b = read_weights(straight / "model-last"), read_weights(resumed / "model-last")
+    assert set(a) == set(b) and all(a[key].tobytes() == b[key].tobytes() for key in a)

@@ -58,8 +58,8 @@ def make_dev(featurizer: Featurizer, sentences: list[Sentence], target: str, doc
     lengths, tags = [len(s.tokens) for s in sentences], [s.tags for s in sentences]
     scorers = [metrics.SpanScorer(lengths, tags, kind) for kind in model_types]
     groups = consistency.groups([t for s in sentences for t in s.tokens], [s.doc for s in sentences for _ in s.tokens])
-    return DevSet(make_windows(featurizer, sentences, target, types=types), scorers, groups, document_consistency,
-                  model_types, model_types.index(target))
+    return DevSet(make_windows(featurizer, sentences, target, types=types), scorers, groups, model_types,
+                  model_types.index(target), document_consistency)
 
 
 def entity_types(config: Config, train_sentences: list[Sentence]) -> tuple[str, ...]:

@@ -47,9 +47,9 @@ class DevSet:
     windows: Windows
     scorers: list  # one metrics.SpanScorer per entity type of the model, in its order
     groups: np.ndarray  # (N,) same token string in the same document (document consistency)
+    types: tuple  # the model's entity types
+    target: int  # the index of data.target among them
     consistency: float = 0.0  # decode.document_consistency
-    types: tuple = ("LOC",)  # the model's entity types
-    target: int = 0  # the index of data.target among them
 
     @property
     def scorer(self) -> metrics.SpanScorer:
@@ -63,8 +63,8 @@ class DevResult:
     thresholds: np.ndarray  # (T,) one per entity type
     per_type: list  # (T,) metrics.Scores
     token_accuracy: float  # share of tokens given their right class (O or a type)
-    types: tuple = ("LOC",)  # the entity types, in the order of thresholds and per_type
-    target: int = 0  # the index of data.target among them
+    types: tuple  # the entity types, in the order of thresholds and per_type
+    target: int  # the index of data.target among them
 
     @property
     def threshold(self) -> float:
