@@ -50,7 +50,7 @@ RECIPES = [
 def train(config: str, overrides: list[str], seed: int, run_dir: Path) -> tuple[dict, float, float]:
     """(model-best's meta.json, wall seconds, mean windows/s over the epochs) of one training run."""
     command = [sys.executable, "-m", "winner", "train", config, *overrides, f"train.seed={seed}",
-               f"output.run_dir={run_dir}"]
+               f"output.run_dir={run_dir}", "--overwrite"]  # a rerun of make results replaces its runs
     started = time.perf_counter()
     result = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
     seconds = time.perf_counter() - started

@@ -58,6 +58,7 @@ class MaxMargin:
 
     name = "max_margin"
     score_name = "score s"  # what a type's score is, for labels
+    loss_name, scale_name = "hinge", "train.margin"  # for the divergence message
 
     def __init__(self, types: tuple[str, ...]):
         self.types = tuple(types)  # the one target type
@@ -71,6 +72,10 @@ class MaxMargin:
 
     def epoch_size(self, data) -> int:
         return int(data.positive.sum())
+
+    def scale(self, cfg) -> float:
+        """The size of healthy losses and scores, in whose units training.DIVERGENCE_BOUND is counted."""
+        return cfg.margin
 
     def step(self, params, data, rows: np.ndarray, cfg, activation: str, frozen, rng) -> tuple[float, dict, int]:
         """Loss and gradients of one batch; returns (J, grads, windows through the network)."""
@@ -89,6 +94,7 @@ class Softmax:
 
     name = "softmax"
     score_name = "log-odds"
+    loss_name, scale_name = "cross-entropy", None
 
     def __init__(self, types: tuple[str, ...]):
         self.types = tuple(types)  # classes 1 .. T; class 0 is O
@@ -106,6 +112,10 @@ class Softmax:
 
     def epoch_size(self, data) -> int:
         return len(data.labels)
+
+    def scale(self, cfg) -> float:
+        """Cross-entropy and log-odds have no margin: the divergence bound counts in units of 1."""
+        return 1.0
 
     def step(self, params, data, rows: np.ndarray, cfg, activation: str, frozen, rng) -> tuple[float, dict, int]:
         loss, grads = model.softmax_loss_and_grads(params, data.take(rows), data.labels[rows], activation, frozen)

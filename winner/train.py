@@ -65,6 +65,7 @@ class DevResult:
     token_accuracy: float  # share of tokens given their right class (O or a type)
     types: tuple  # the entity types, in the order of thresholds and per_type
     target: int  # the index of data.target among them
+    largest: float = 0.0  # the largest |score| before document consistency (NaN if one is NaN)
 
     @property
     def threshold(self) -> float:
@@ -86,7 +87,7 @@ class EpochResult:
     token_accuracy: float
     is_best: bool
     stop_reason: str | None = None  # set on the last epoch when training stops early
-    diverged: bool = False  # the loss, a parameter or a dev score is inf or nan: training stops
+    diverged: bool = False  # training has blown up (see `blown_up`): it stops
     evaluation: DevResult | None = None  # every type's threshold and scores
 
 
@@ -121,13 +122,16 @@ class Progress:
 
 
 def evaluate(params, dev: DevSet, activation: str, objective=None) -> DevResult:
-    """Each type's dev threshold, entity scores of the labels decode.decide gives at them, token accuracy."""
+    """Each type's dev threshold, entity scores of the labels decode.decide gives at them, token accuracy,
+    and the largest |score| before document consistency, for the divergence check."""
     objective = objective or objectives.MaxMargin(dev.types)
-    scores = decode.smooth(objective.type_scores(params, dev.windows.ids, activation), dev.groups, dev.consistency)
+    raw = objective.type_scores(params, dev.windows.ids, activation)  # (N, T)
+    scores = decode.smooth(raw, dev.groups, dev.consistency)
+    largest = float(np.max(np.abs(raw))) if raw.size else 0.0  # NaN if a score is NaN
     thresholds = decode.pick_thresholds(scores, dev.scorers)  # (T,)
     labels = decode.decide(scores, thresholds)  # (N,)
     return DevResult(thresholds, decode.score_types(labels, dev.scorers), token_accuracy(dev, labels), dev.types,
-                     dev.target)
+                     dev.target, largest)
 
 
 def token_accuracy(dev: DevSet, labels: np.ndarray) -> float:
@@ -135,6 +139,23 @@ def token_accuracy(dev: DevSet, labels: np.ndarray) -> float:
     if dev.windows.labels is None:  # one type: inside or outside it
         return metrics.token_accuracy(dev.windows.positive, labels == dev.target)
     return metrics.token_accuracy(dev.windows.labels, labels + 1)  # decide's OUTSIDE (-1) is class 0
+
+
+# Training has diverged when the loss of a step or of an epoch, or any dev score, is larger in size
+# than DIVERGENCE_BOUND x the objective's scale (train.margin for max-margin, 1 for cross-entropy
+# and log-odds), or when any of them or any parameter is NaN or infinite. A margin-m hinge keeps
+# healthy scores within a few margins (a few units on CoNLL-2003), and healthy log-odds stay within
+# tens, so the bound is met only by a run that has blown up, whether or not its floats have
+# overflowed yet: where they overflow depends on the CPU and BLAS kernel, the bound does not.
+DIVERGENCE_BOUND = 1e6
+
+
+def blown_up(values, margin: float) -> bool:
+    """Is any loss or score in `values` (a float, or an array or list of any shape, in the units of
+    the margin) NaN, infinite or beyond DIVERGENCE_BOUND x margin?"""
+    # A float (every step's loss) skips numpy, 0.1 us instead of 20; the max is NaN if any value is.
+    largest = abs(values) if isinstance(values, float) else float(np.max(np.abs(values), initial=0.0))
+    return not largest <= DIVERGENCE_BOUND * margin
 
 
 def train_epochs(params: dict, data: Windows, dev: DevSet, cfg: TrainConfig, activation: str,
@@ -150,6 +171,7 @@ def train_epochs(params: dict, data: Windows, dev: DevSet, cfg: TrainConfig, act
     """
     progress = progress if progress is not None else Progress()
     objective = objective or objectives.MaxMargin(dev.types)
+    scale = objective.scale(cfg)  # of losses and scores, for the divergence bound
     optimizer = Optimizer(params, cfg.optimizer, cfg.lr, cfg.l2, progress.accumulators)
     progress.accumulators = optimizer.state
     for epoch in range(progress.epoch + 1, cfg.epochs + 1):
@@ -168,22 +190,27 @@ def train_epochs(params: dict, data: Windows, dev: DevSet, cfg: TrainConfig, act
             losses.append(float(loss))
             progress.step += 1
             windows += seen
+            if blown_up(losses[-1], scale):  # stop at once: later steps only blow up further
+                break
             if on_step is not None:
                 on_step(epoch, loss, windows / max(time.perf_counter() - started, 1e-9))
         seconds = time.perf_counter() - started
         loss = float(np.mean(losses))
         evaluation = evaluate(params, dev, activation, objective)
         threshold, result, accuracy = evaluation.threshold, evaluation.scores, evaluation.token_accuracy
-        # The loss can stay finite while the parameters or the scores overflow (a nan score
-        # never violates the margin); a nan or inf dev score makes the threshold non-finite.
-        diverged = not (np.isfinite(loss) and np.isfinite(evaluation.thresholds).all()
-                        and all(np.isfinite(p).all() for p in params.values()))
+        # The loss can stay small while the parameters or the scores overflow (a NaN score
+        # never violates the margin), hence the dev scores and the parameters are checked too.
+        diverged = (blown_up(losses, scale) or blown_up(evaluation.largest, scale)
+                    or not np.isfinite(evaluation.thresholds).all()
+                    or not all(np.isfinite(p).all() for p in params.values()))
         is_best = result.f1 > progress.best_f1 and not diverged
         progress.best_f1, progress.since_best = (result.f1, 0) if is_best else (progress.best_f1, progress.since_best + 1)
         progress.epoch, progress.step, progress.epoch_rng, progress.losses = epoch, 0, None, []
         stop = None
         if diverged:
-            stop = "the loss, the parameters or the dev scores are not finite: lower train.lr"
+            bound = f"{DIVERGENCE_BOUND:g}" + (f" x {objective.scale_name}" if objective.scale_name else "")
+            stop = (f"the {objective.loss_name} loss or a dev score is beyond {bound}, or a value is "
+                    f"not finite: lower train.lr (now {cfg.lr:g})")
         elif cfg.patience and progress.since_best >= cfg.patience and epoch < cfg.epochs:
             stop = f"early stop: no better dev F1 for {cfg.patience} epochs"
         yield EpochResult(epoch, loss, windows / max(seconds, 1e-9), seconds, threshold, result,
