@@ -4,11 +4,13 @@ negative control), the log-odds, and the decision rule over several types."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from test_gradients import ACTIVATIONS, TOLERANCE, gate_check
-from winner import decode, gates, gradcheck, model, objectives
+from winner import config as config_module, decode, gates, gradcheck, model, objectives, recipe, train
 from winner.metrics import SpanScorer, sentence_edges
 
 C = 5  # classes: O and four entity types
@@ -158,3 +160,18 @@ def test_smooth_pulls_each_type_column_alone():
     scores = np.array([[1.0, 0.0], [3.0, 4.0], [5.0, 8.0]])
     smoothed = decode.smooth(scores, np.array([0, 0, 1]), 0.5)
     np.testing.assert_allclose(smoothed, [[1.5, 1.0], [2.5, 3.0], [5.0, 8.0]])
+
+
+def test_a_blown_up_softmax_model_stops_at_the_first_step(in_repo_root):
+    """The divergence bound counts cross-entropy and log-odds in units of 1 (no margin)."""
+    base = config_module.Config()
+    cfg = dataclasses.replace(base, train=dataclasses.replace(base.train, objective="softmax", epochs=2),
+                              model=dataclasses.replace(base.model, hidden=8))
+    prepared = recipe.prepare(cfg, np.random.default_rng(0))
+    assert prepared.objective.scale(cfg.train) == 1.0
+    prepared.params["U"] *= np.float32(1e9)  # logits near 1e8: finite, but far beyond any healthy run
+    steps = []
+    [result] = train.train_epochs(prepared.params, prepared.train, prepared.dev, cfg.train, "tanh",
+                                  np.random.default_rng(0), on_step=lambda *a: steps.append(a),
+                                  objective=prepared.objective)
+    assert result.diverged and steps == [] and "cross-entropy loss" in result.stop_reason
