@@ -14,7 +14,7 @@ from seqeval.metrics.sequence_labeling import get_entities
 
 from helpers import error_message
 from test_cli import DEFAULT_CONFIG, SAMPLE_DEV, invoke, read_meta, read_weights
-from winner import checkpoint, config as config_module, decode, explain, model, run
+from winner import checkpoint, config as config_module, decode, explain, model, recipe, scoring
 from winner.metrics import Scores, sentence_edges
 
 pytestmark = pytest.mark.usefixtures("in_repo_root")
@@ -65,7 +65,7 @@ def predicted_tags(scored) -> list[list[str]]:
 
 def test_eval_equals_seqeval_per_type_and_overall(softmax_model):
     result = json.loads(invoke("eval", softmax_model, SAMPLE_DEV, "--format", "json").stdout)
-    scored = run.score_file(softmax_model, SAMPLE_DEV, {})
+    scored = scoring.score_file(softmax_model, SAMPLE_DEV, {})
     gold, predicted = [s.tags for s in scored.sentences], predicted_tags(scored)
     expected = seqeval_scores(gold, predicted)
     assert {k: result[k] for k in ("gold", "predicted", "correct")} == \
@@ -121,7 +121,7 @@ def test_explain_a_chosen_class_parts_add_up_to_its_logit(softmax_model, chosen)
     for e in sentence.explained:
         assert sum(e.contributions) + e.bias == pytest.approx(e.score, abs=1e-9)
         assert e.score == pytest.approx(logits[e.index, column], abs=1e-9)
-        assert e.location == (run.decode.decide(loaded.type_scores(windows), loaded.thresholds)[e.index]
+        assert e.location == (decode.decide(loaded.type_scores(windows), loaded.thresholds)[e.index]
                               == (TYPES.index(chosen) if chosen in TYPES else decode.OUTSIDE))
     result = invoke("explain", TEXT[0], "--model", softmax_model, "--class", chosen, "--all")
     assert result.exit_code == 0 and f"= logit f_{chosen}" in result.stdout
@@ -173,7 +173,7 @@ def test_objective_settings_are_checked(changes, expected):
 
 def test_a_type_missing_from_the_training_data_is_an_error():
     cfg = config_module.from_dict({"train": {"objective": "softmax"}, "data": {"types": ["LOC", "DATE"]}})
-    assert "no 'DATE' entities" in error_message(run.recipe.prepare, cfg, np.random.default_rng(0))
+    assert "no 'DATE' entities" in error_message(recipe.prepare, cfg, np.random.default_rng(0))
 
 
 def test_report_gives_every_types_dev_f1(softmax_model, tmp_path):

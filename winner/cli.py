@@ -149,13 +149,13 @@ def evaluate(
     model's entity types together, then each type. --errors lists the target type's mistakes."""
     import json
 
-    from winner import run
+    from winner import scoring
     from winner.config import SCHEMES
 
     if scheme not in SCHEMES:
         raise WinnerError(f"--scheme '{scheme}': expected {', '.join(SCHEMES[:-1])} or {SCHEMES[-1]}")
-    scored = run.score_file(model_dir, data_file, _label_map(label_map), scheme, allow_no_gold)
-    result = run.evaluate(scored)
+    scored = scoring.score_file(model_dir, data_file, _label_map(label_map), scheme, allow_no_gold)
+    result = scoring.evaluate(scored)
     found = None
     if errors is not None:
         from winner import mistakes

@@ -49,7 +49,7 @@ def marked(tokens: list[str], start: int, end: int, target: str) -> str:
 
 def find(scored, limit: int = 10) -> Mistakes:
     """Up to `limit` false positives (highest score first) and false negatives (lowest first)
-    of a winner.run.ScoredFile, at its model's threshold.
+    of a winner.scoring.ScoredFile, at its model's threshold.
 
     The entities are the scorer's own, the very ones eval counts, so the lists
     always agree with the counts.

@@ -1,4 +1,4 @@
-"""What `train` and `eval` do with files: a training run and a file evaluation.
+"""What `train` does with files: a training run (winner.scoring does `eval`'s part).
 The CLI only parses arguments and prints.
 
 A training run keeps, in output.run_dir, model-best, model-last and
@@ -15,18 +15,15 @@ import json
 import math
 import signal
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 from winner import __version__, checkpoint, config as config_module, decode, recipe
-from winner.corpus import read_conll
 from winner.errors import WinnerError, lines as text_lines, read_text
 from winner.features import save_featurizer
-from winner.train import DevResult, DevSet, EpochResult, Progress, evaluate as evaluate_dev, token_accuracy, \
-    train_epochs
+from winner.train import DevResult, EpochResult, Progress, evaluate as evaluate_dev, train_epochs
 
 # Settings --resume lets differ from the saved config: they do not change what an epoch computes.
 RESUMABLE = ("train.epochs", "train.patience", "output.run_dir")  # a run directory may have been moved
@@ -262,55 +259,3 @@ def run_training(config_path, overrides, log: Callable[[str], None] = print, res
     best = _best_row(rows)
     return (f"best dev {cfg.data.target} F1 {best['dev_f1']:.4f} (P {best['dev_precision']:.4f} "
             f"R {best['dev_recall']:.4f}) at epoch {best['epoch']}, threshold {best['threshold']:+.3f}: {best_dir}")
-
-
-@dataclass
-class ScoredFile:
-    """A saved model's scores per (token, entity type) on a CoNLL file, after document consistency."""
-
-    loaded: checkpoint.LoadedModel
-    sentences: list
-    dev: DevSet
-    scores: np.ndarray  # (N, T) one row per token of the file, one column per entity type of the model
-
-    @property
-    def labels(self) -> np.ndarray:
-        """(N,) each token's type index, or decode.OUTSIDE, by the model's thresholds."""
-        return decode.decide(self.scores, self.loaded.thresholds)
-
-
-def score_file(model_dir, data_file, label_map: dict, scheme: str = "auto", allow_no_gold: bool = False) -> ScoredFile:
-    """Read a model and a CoNLL file and score every token's window, as `winner eval` decides.
-
-    Raises WinnerError when the file holds no entity of the model's target
-    type, naming the types it has, unless allow_no_gold.
-    """
-    loaded = checkpoint.load(model_dir)
-    sentences = read_conll(data_file, scheme, {**loaded.config.data.label_map, **label_map})
-    if not allow_no_gold:
-        recipe.require_target(sentences, loaded.target, data_file, "there is nothing to score against",
-                              f"map the file's type to the model's with --label-map, e.g. --label-map "
-                              f"location={loaded.target}, or add --allow-no-gold to score a file without gold entities")
-    types = loaded.types if loaded.objective_name == "softmax" else None
-    dev = recipe.make_dev(loaded.featurizer, sentences, loaded.target, loaded.config.decode.document_consistency,
-                          types)
-    scores = loaded.type_scores(dev.windows.ids)  # (N, T)
-    return ScoredFile(loaded, sentences, dev, decode.smooth(scores, dev.groups, dev.consistency))
-
-
-def evaluate(scored: ScoredFile) -> dict:
-    """conlleval-style scores of the scored file at the model's thresholds: the entities of all the
-    model's types counted together, and under "types" each type's own."""
-    labels = scored.labels
-    per_type = decode.score_types(labels, scored.dev.scorers)
-    result = decode.overall(per_type).as_dict()
-    result.update(
-        target=scored.loaded.target,
-        threshold=scored.loaded.threshold,
-        tokens=int(labels.size),
-        token_accuracy=token_accuracy(scored.dev, labels),
-        sentences=len(scored.sentences),
-        types={kind: {**s.as_dict(), "threshold": float(t)}
-               for kind, s, t in zip(scored.loaded.types, per_type, scored.loaded.thresholds)},
-    )
-    return result
