@@ -200,3 +200,20 @@ def test_a_resumed_softmax_run_ends_with_the_parameters_of_an_uninterrupted_one(
     assert result.exit_code == 0, result.output
     a, b = read_weights(straight / "model-last"), read_weights(resumed / "model-last")
     assert set(a) == set(b) and all(a[key].tobytes() == b[key].tobytes() for key in a)
+
+
+def test_a_run_written_before_the_softmax_objective_still_resumes(tmp_path):
+    """model-last of an earlier winner: meta.json of format 1 (no objective, types or thresholds) and
+    training_state.json of format 1, which this winner still writes."""
+    run_dir = tmp_path / "run"
+    settings = ["model.hidden=8", "train.patience=0"]
+    assert invoke("train", DEFAULT_CONFIG, f"output.run_dir={run_dir}", *settings, "train.epochs=1").exit_code == 0
+    last = run_dir / "model-last"
+    state = json.loads((last / "training_state.json").read_text())
+    assert state["format_version"] == 1
+    meta = read_meta(last)
+    old = {k: v for k, v in meta.items() if k not in ("objective", "types", "thresholds", "dev_types", "dev_overall")}
+    (last / "meta.json").write_text(json.dumps({**old, "format_version": 1}))
+    result = invoke("train", DEFAULT_CONFIG, f"output.run_dir={run_dir}", *settings, "train.epochs=2", "--resume")
+    assert result.exit_code == 0, result.output
+    assert read_meta(run_dir / "model-last")["epoch"] == 2

@@ -42,8 +42,7 @@ FORMAT_VERSION = 2  # 2 adds objective, types and thresholds; a version 1 direct
 READ_VERSIONS = (1, 2)
 FILES = ("weights.npz", "vocab.txt", "config.yaml", "meta.json")
 STATE_FORMAT = "winner-training-state"
-STATE_FORMAT_VERSION = 2  # 2 adds objective, types and thresholds; a version 1 directory is a max-margin model
-READ_VERSIONS = (1, 2)
+STATE_FORMAT_VERSION = 1
 RESUME_FILES = ("optimizer.npz", "training_state.json")
 
 
