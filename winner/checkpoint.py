@@ -295,11 +295,7 @@ def _check_shapes(path: Path, params: dict, featurizer: Featurizer, config: conf
     width = 2 * config.features.half_window + 1
     hidden = config.model.hidden
     expected = {f"E_{name}": (sizes[name], dim) for name, dim in dims.items()}
-    expected.update(W=(hidden, width * sum(dims.values())), b=(hidden,))
-    if objective.name == "softmax":
-        expected["U"] = (len(objective.classes), hidden)
-    else:
-        expected["u"] = (hidden,)
+    expected.update(W=(hidden, width * sum(dims.values())), b=(hidden,), **objective.output_shapes(hidden))
     if set(params) != set(expected):
         raise WinnerError(f"{path}: holds {sorted(params)}, expected {sorted(expected)}")
     for key, shape in expected.items():

@@ -59,9 +59,14 @@ class MaxMargin:
     name = "max_margin"
     score_name = "score s"  # what a type's score is, for labels
     loss_name, scale_name = "hinge", "train.margin"  # for the divergence message
+    label_types = None  # windows need no class labels: a window is true when its centre is inside the target
+    summary = None  # nothing to add to training's notes
 
     def __init__(self, types: tuple[str, ...]):
         self.types = tuple(types)  # the one target type
+
+    def output_shapes(self, hidden: int) -> dict:
+        return {"u": (hidden,)}
 
     def init_params(self, tables, width: int, hidden: int, rng: np.random.Generator) -> dict:
         return model.init_params(tables, width, hidden, rng)
@@ -74,7 +79,7 @@ class MaxMargin:
         return int(data.positive.sum())
 
     def scale(self, cfg) -> float:
-        """The size of healthy losses and scores, in whose units training.DIVERGENCE_BOUND is counted."""
+        """The size of healthy losses and scores, in whose units train.DIVERGENCE_BOUND is counted."""
         return cfg.margin
 
     def step(self, params, data, rows: np.ndarray, cfg, activation: str, frozen, rng) -> tuple[float, dict, int]:
@@ -102,6 +107,18 @@ class Softmax:
     @property
     def classes(self) -> tuple[str, ...]:
         return ("O", *self.types)
+
+    @property
+    def label_types(self) -> tuple[str, ...]:
+        """The types whose windows get class labels (winner.recipe.class_labels)."""
+        return self.types
+
+    @property
+    def summary(self) -> str:
+        return f"objective: softmax with cross-entropy over {len(self.classes)} classes: {', '.join(self.classes)}"
+
+    def output_shapes(self, hidden: int) -> dict:
+        return {"U": (len(self.classes), hidden)}
 
     def init_params(self, tables, width: int, hidden: int, rng: np.random.Generator) -> dict:
         return model.init_params(tables, width, hidden, rng, classes=len(self.classes))

@@ -129,9 +129,8 @@ def prepare(config: Config, rng: np.random.Generator) -> Prepared:
             require_target(train_sentences, kind, d.train, "training cannot learn that type",
                            "check data.types and data.label_map")
     objective = objectives.make(config.train.objective, types)
-    labelled = types if objective.name == "softmax" else None
-    train = make_windows(featurizer, train_sentences, d.target, held_out, labelled)
-    dev = make_dev(featurizer, dev_sentences, d.target, config.decode.document_consistency, labelled)
+    train = make_windows(featurizer, train_sentences, d.target, held_out, objective.label_types)
+    dev = make_dev(featurizer, dev_sentences, d.target, config.decode.document_consistency, objective.label_types)
     vocab = featurizer.vocab
     tables = {}
     for name, dim in feature_dims(f).items():
@@ -145,8 +144,8 @@ def prepare(config: Config, rng: np.random.Generator) -> Prepared:
     notes.insert(0, f"train: {len(train_sentences):,} sentences, {len(train.positive):,} windows, "
                     f"{int(train.positive.sum()):,} inside {d.target}; dev: {len(dev_sentences):,} sentences, "
                     f"{len(dev.scorer.gold_keys):,} {d.target} entities; vocabulary {len(vocab):,}")
-    if objective.name == "softmax":
-        notes.insert(1, f"objective: softmax with cross-entropy over {len(types) + 1} classes: O, {', '.join(types)}")
+    if objective.summary:
+        notes.insert(1, objective.summary)
     for name, g in featurizer.gazetteers.items():
         notes.append(f"gazetteer '{name}': {len(g):,} names")
     return Prepared(featurizer, params, train, dev, frozen, notes, objective)

@@ -39,9 +39,8 @@ def score_file(model_dir, data_file, label_map: dict, scheme: str = "auto", allo
         recipe.require_target(sentences, loaded.target, data_file, "there is nothing to score against",
                               f"map the file's type to the model's with --label-map, e.g. --label-map "
                               f"location={loaded.target}, or add --allow-no-gold to score a file without gold entities")
-    types = loaded.types if loaded.objective_name == "softmax" else None
     dev = recipe.make_dev(loaded.featurizer, sentences, loaded.target, loaded.config.decode.document_consistency,
-                          types)
+                          loaded.objective.label_types)
     scores = loaded.type_scores(dev.windows.ids)  # (N, T)
     return ScoredFile(loaded, sentences, dev, decode.smooth(scores, dev.groups, dev.consistency))
 

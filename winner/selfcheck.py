@@ -89,7 +89,7 @@ def _problem(config_path, overrides, model_dir):
         if not Path(cfg.data.train).is_file():
             raise WinnerError(f"{Path(model_dir) / 'config.yaml'}: data.train: file not found: {cfg.data.train}")
         sentences = read_conll(cfg.data.train, cfg.data.scheme, cfg.data.label_map)
-        types = loaded.types if loaded.objective_name == "softmax" else None
+        types = loaded.objective.label_types
         return loaded.params, recipe.make_windows(loaded.featurizer, sentences, cfg.data.target, types=types), cfg, \
             f"{model_dir} (trained parameters)", loaded.objective
     cfg = config_module.load(config_path, overrides)
