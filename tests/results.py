@@ -31,7 +31,7 @@ TYPES = "configs/conll2003-types.yaml"
 RECIPES = [
     ("final recipe (max-margin)", FINAL, []),
     ("final recipe without pretrained vectors", NO_VECTORS, []),
-    ("cross-entropy, 2 classes (LOC, O)", TYPES, ["data.types=null"]),
+    ("cross-entropy, 2 classes (O, LOC)", TYPES, ["data.types=null"]),
     ("cross-entropy, all types (O, LOC, MISC, ORG, PER)", TYPES, []),
     ("− document consistency", FINAL, ["decode.document_consistency=0"]),
     ("− names of other types seen in training", FINAL, ["features.other_gazetteer=false"]),
