@@ -30,6 +30,7 @@ import numpy as np
 from winner import colour, gates, model
 from winner.checkpoint import LoadedModel
 from winner.corpus import tokenize
+from winner.fastscore import FastScorer
 from winner.features import LEFT, RIGHT
 
 BAR_WIDTH = 24  # characters of the longest bar in a table
@@ -122,7 +123,7 @@ def explain_lines(loaded: LoadedModel, lines: list[str], every_token: bool = Fal
     words = [[t for t, _, _ in tokens] for tokens in tokenized]
     windows = loaded.featurizer.windows(words)
     activation = loaded.config.model.activation
-    decided = model.score(loaded.params, windows, activation) > loaded.threshold  # (N,) as predict decides
+    decided = FastScorer(loaded.params, activation, loaded.featurizer.width).score(windows) > loaded.threshold  # (N,) as predict decides
     scores, contributions, bias = attribute(loaded.params, windows, activation)
     h = loaded.featurizer.half_window
     out, row = [], 0

@@ -118,3 +118,12 @@ def loss_and_grads(params, true_windows, corrupt_windows, activation: str, margi
         rows = np.flatnonzero(ds)
         cache, ds = select_windows(cache, rows), ds[rows]
     return J, backward(ds, cache, frozen), int(hinge[0].sum())
+
+
+def score_hidden(params, z: np.ndarray, activation: str) -> np.ndarray:
+    """s (N,) from the hidden pre-activation z (N, H) = W x + b: f, then the output layer, as forward()
+    computes them (winner.fastscore finds z another way)."""
+    f_forward, _ = gates.ACTIVATIONS[activation]
+    h, _ = f_forward(z)  # (N, H)
+    s, _ = gates.dot_forward(h, params["u"])  # (N,)
+    return s

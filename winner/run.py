@@ -21,9 +21,10 @@ from typing import Callable
 
 import numpy as np
 
-from winner import __version__, checkpoint, config as config_module, consistency, metrics, model, recipe
+from winner import __version__, checkpoint, config as config_module, consistency, metrics, recipe
 from winner.corpus import read_conll
 from winner.errors import WinnerError, lines as text_lines, read_text
+from winner.fastscore import FastScorer
 from winner.features import save_featurizer
 from winner.train import DevSet, EpochResult, Progress, evaluate as evaluate_dev, train_epochs
 
@@ -277,7 +278,8 @@ def score_file(model_dir, data_file, label_map: dict, scheme: str = "auto", allo
                               f"map the file's type to the model's with --label-map, e.g. --label-map "
                               f"location={loaded.target}, or add --allow-no-gold to score a file without gold entities")
     dev = recipe.make_dev(loaded.featurizer, sentences, loaded.target, loaded.config.decode.document_consistency)
-    scores = model.score(loaded.params, dev.windows.ids, loaded.config.model.activation)
+    scorer = FastScorer(loaded.params, loaded.config.model.activation, loaded.featurizer.width)
+    scores = scorer.score(dev.windows.ids)  # (N,) as predict scores
     return ScoredFile(loaded, sentences, dev, consistency.smooth(scores, dev.groups, dev.consistency))
 
 

@@ -13,9 +13,10 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from winner import checkpoint, model
+from winner import checkpoint
 from winner.checkpoint import LoadedModel
 from winner.corpus import spans, split
+from winner.fastscore import FastScorer
 from winner.metrics import runs_within, sentence_edges
 
 
@@ -125,6 +126,7 @@ class Tagger:
     def __init__(self, loaded: LoadedModel):
         self.model = loaded
         self.activation = loaded.config.model.activation
+        self.scorer = FastScorer(loaded.params, self.activation, loaded.featurizer.width)  # kept across batches
 
     def tag_batch(self, lines: list[str]) -> TaggedBatch:
         """Tokenize, score and find the entities of a batch of raw text lines."""
@@ -132,7 +134,7 @@ class Tagger:
         lengths = np.fromiter(map(len, token_lists), np.int64, len(token_lists))  # (L,)
         tokens = list(chain.from_iterable(token_lists))
         windows = self.model.featurizer.windows_flat(tokens, lengths)
-        scores = model.score(self.model.params, windows, self.activation)  # (N,)
+        scores = self.scorer.score(windows)  # (N,)
         starts, ends = runs_within(scores > self.model.threshold, *sentence_edges(lengths))
         running = np.concatenate(([0.0], np.cumsum(scores, dtype=np.float64)))
         means = (running[ends] - running[starts]) / (ends - starts)  # mean score of each entity
