@@ -149,7 +149,8 @@ def cores() -> int:
 
 def before_env() -> dict:
     """The environment of the default before winner.threads: as many BLAS threads as cores."""
-    return {**os.environ, **{name: str(cores()) for name in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS")}}
+    names = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS")
+    return {**os.environ, **{name: str(cores()) for name in names}}
 
 
 def bench_tagging(model_dir: Path, label: str, runs: int, sizes=(200_000,)) -> None:
@@ -192,7 +193,8 @@ loaded = checkpoint.load(sys.argv[1])
 sentences = [[t for t, _, _ in tokenize(line)] for line in open(sys.argv[2], encoding="utf-8")]
 windows = loaded.featurizer.windows(sentences)
 scorer = FastScorer(loaded.params, loaded.config.model.activation, loaded.featurizer.width)
-score = scorer.score if sys.argv[4] == "fast" else lambda w: model.score(loaded.params, w, loaded.config.model.activation)
+plain = lambda w: model.score(loaded.params, w, loaded.config.model.activation)
+score = scorer.score if sys.argv[4] == "fast" else plain
 for _ in range(1 + int(sys.argv[3])):  # the first run fills the fast path's cache, as in a predict process
     started = time.perf_counter()
     score(windows)

@@ -34,7 +34,7 @@ print(json.dumps([pool["num_threads"] for pool in threadpool_info() if pool["use
 
 
 def blas_threads(*args: str, **env: str) -> list[int]:
-    """Threads of every BLAS numpy loaded in a `winner ARGS eval ...` process with `env` added to a clean environment."""
+    """Threads of every BLAS numpy loaded in a `winner ARGS eval ...` process, `env` added to a clean environment."""
     proc = subprocess.run([sys.executable, "-c", PROBE, *args], env={**CLEAN, **env}, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     counts = json.loads(proc.stdout)

@@ -19,7 +19,7 @@ already kept stay, and newer ones are worked out again in every batch that
 meets them (rarer ones, as frequent keys come early), so memory stays bounded
 and a long stream never thrashes the cache.
 
-Windows are summed a few dozen at a time, so that z stays in the CPU cache
+Windows are summed 256 at a time, so that z stays in the CPU cache
 through f and the output layer, which stay the model's own
 (model.score_hidden): the path serves any objective whose hidden layer is
 f(W x + b). Training keeps the plain graph; model.score is this path's
@@ -102,7 +102,8 @@ class FastScorer:
         if missing.size:
             first, end = len(self.known), len(self.known) + missing.size
             found[missing] = np.arange(first, end)
-            self.rows[first * self.width: end * self.width] = self.work_out(distinct[missing]).reshape(-1, self.hidden_size)
+            new_rows = self.work_out(distinct[missing]).reshape(-1, self.hidden_size)  # (M * w, H)
+            self.rows[first * self.width: end * self.width] = new_rows
             room = missing[: max(0, self.limit - first)]  # keys beyond the limit serve this batch only
             self.known = np.concatenate([self.known, distinct[room]])
             self.known_row = np.concatenate([self.known_row, found[room]])

@@ -79,7 +79,8 @@ class Gazetteer:
         out = np.full(n, NONE, np.int32)  # (N,)
         out[np.fromiter(map(self.singles.__contains__, lower), bool, n)] = BEGIN
         firsts, names = self.lengths, self._set
-        candidates = np.flatnonzero(np.fromiter(map(self.pairs.__contains__, zip(lower, lower[1:])), bool, max(n - 1, 0)))
+        pairs = map(self.pairs.__contains__, zip(lower, lower[1:]))  # token and next begin a longer name
+        candidates = np.flatnonzero(np.fromiter(pairs, bool, max(n - 1, 0)))
         room = np.repeat(np.cumsum(lengths), lengths)[candidates] - candidates  # tokens left in the sentence
         begins, sizes, covered = [], [], 0  # covered: tokens before this index are inside an earlier match
         for i, left in zip(candidates.tolist(), room.tolist()):
