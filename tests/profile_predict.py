@@ -18,9 +18,13 @@ import sys
 import time
 from pathlib import Path
 
-from winner import checkpoint, tagger
-from winner.corpus import split
-from winner.fastscore import FastScorer
+from winner import threads
+
+threads.configure()  # as the CLI does, before numpy loads
+
+from winner import checkpoint, tagger  # noqa: E402
+from winner.corpus import split  # noqa: E402
+from winner.fastscore import FastScorer  # noqa: E402
 
 RUNS = 3
 
