@@ -33,7 +33,7 @@ import numpy as np
 
 from winner import model
 
-CACHE_BYTES = 64 << 20  # rows kept at most (8,388 keys of a window of 5 and hidden 400)
+CACHE_BYTES = 128 << 20  # rows kept at most (16,777 keys of a window of 5 and hidden 400)
 BATCH = 4096  # windows whose keys are looked up together
 CHUNK = 256  # windows summed and scored at a time: their z stays in the CPU cache
 
