@@ -220,7 +220,7 @@ while time.monotonic() < end:
 """
 
 
-def bench_busy(runs: int, epochs: int = 2) -> None:
+def bench_busy(runs: int, epochs: int = 1) -> None:
     """Training throughput of configs/bench.yaml idle and beside one CPU-bound companion process,
     with the default threads and with the cores as threads (the default before winner.threads)."""
     settings = {"default threads": None, f"{cores()} threads (before)": before_env()}
