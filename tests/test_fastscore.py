@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from winner import checkpoint, config as config_module, consistency, model, recipe
+from winner.explain import explain_lines
 from winner.fastscore import FastScorer
 from winner.run import run_training, score_file
 from winner.tagger import Tagger
@@ -118,11 +119,13 @@ def test_no_windows(sample_model):
     assert fast(sample_model).score(windows).shape == plain(sample_model, windows).shape == (0,)
 
 
-def test_predict_and_eval_score_through_the_fast_path(sample_dir, sample_model, monkeypatch):
-    """With the fast path's scores replaced by a marker, predict's and eval's scores are the marker."""
+def test_predict_eval_and_explain_decide_through_the_fast_path(sample_dir, sample_model, monkeypatch):
+    """With the fast path's scores replaced by a marker, predict's and eval's scores are the marker, and
+    explain calls every token a location."""
     monkeypatch.setattr(FastScorer, "score", lambda self, windows: np.full(len(windows["word"]), 123.0, np.float32))
     assert (Tagger(sample_model).tag_batch(["Flights to Paris ."]).scores == 123.0).all()
     assert (score_file(sample_dir, REPO / sample_model.config.data.dev, {}).scores == 123.0).all()
+    assert explain_lines(sample_model, ["the a of ."])[0].locations == [True] * 4
 
 
 @pytest.mark.slow
