@@ -23,6 +23,7 @@ back, and every save starts with it.
 
 from __future__ import annotations
 
+import functools
 import glob
 import json
 import os
@@ -35,6 +36,7 @@ import numpy as np
 
 from winner import config as config_module, objectives
 from winner.errors import WinnerError, read_text
+from winner.fastscore import FastScorer
 from winner.features import Featurizer, feature_dims, load_featurizer, save_featurizer
 
 FORMAT = "winner-model"
@@ -79,9 +81,15 @@ class LoadedModel:
     def objective(self):
         return objectives.make(self.objective_name, self.types)
 
+    @functools.cached_property
+    def scorer(self) -> FastScorer:
+        """Tagging's fast path over these parameters, kept so its cache serves every later batch."""
+        return FastScorer(self.params, self.config.model.activation, self.featurizer.width)
+
     def type_scores(self, windows: dict) -> np.ndarray:
-        """(N, T) the score of every window for every entity type (winner.objectives)."""
-        return self.objective.type_scores(self.params, windows, self.config.model.activation)
+        """(N, T) the score of every window for every entity type (winner.objectives), through the
+        fast path (winner.fastscore); training's own scores come from the plain graph."""
+        return self.objective.types_from_outputs(self.scorer.score(windows))
 
 
 def _sibling(path: Path, kind: str) -> Path:

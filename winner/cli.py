@@ -26,30 +26,19 @@ app = typer.Typer(
 )
 
 DEFAULT_MODEL = "runs/default/model-best"
-THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-
-
-def usable_cores() -> int:
-    """Cores this process may run on (its CPU affinity, not every core of the host)."""
-    import os
-
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 @app.callback()
 def options(
     threads: Optional[int] = typer.Option(
         None, "--threads", envvar="WINNER_THREADS", min=1,
-        help="BLAS threads for the matrix products (default: the cores this process may use)."),
+        help="BLAS threads for the matrix products (default: OPENBLAS_NUM_THREADS, MKL_NUM_THREADS or "
+             "OMP_NUM_THREADS if set, else 1)."),
 ):
     """Window-based named-entity tagger: train (max-margin or softmax), evaluate and run a window network."""
-    import os
+    from winner import threads as blas_threads
 
-    # BLAS libraries read these once, when numpy loads; the commands import numpy only after this.
-    # A thread count the user set in the environment is kept unless --threads says otherwise.
-    for name in THREAD_VARIABLES:
-        if threads is not None or name not in os.environ:
-            os.environ[name] = str(threads or usable_cores())
+    blas_threads.configure(threads)  # before numpy loads: the commands import it only after this
 
 
 def err(message: str) -> None:

@@ -153,3 +153,13 @@ def softmax_loss_and_grads(params, windows, labels: np.ndarray, activation: str,
     J, ce = gates.softmax_ce_forward(f, labels)
     df = gates.softmax_ce_backward(1.0, ce).astype(f.dtype)  # (N, C)
     return J, backward(df, cache, frozen)
+
+
+def score_hidden(params, z: np.ndarray, activation: str) -> np.ndarray:
+    """s (N,) or f (N, C) from the hidden pre-activation z (N, H) = W x + b: f, then the output layer,
+    as forward() computes them (winner.fastscore finds z another way)."""
+    f_forward, _ = gates.ACTIVATIONS[activation]
+    h, _ = f_forward(z)  # (N, H)
+    out = output_key(params)
+    s, _ = OUTPUT_GATES[out][0](h, params[out])  # (N,) or (N, C)
+    return s

@@ -91,7 +91,12 @@ class MaxMargin:
 
     def type_scores(self, params, windows, activation: str) -> np.ndarray:
         """(N, 1): the window score s."""
-        return model.score(params, windows, activation)[:, None]
+        return self.types_from_outputs(model.score(params, windows, activation))
+
+    @staticmethod
+    def types_from_outputs(s: np.ndarray) -> np.ndarray:
+        """s (N,) -> (N, 1): the score is the type's score."""
+        return s[:, None]
 
 
 class Softmax:
@@ -140,7 +145,12 @@ class Softmax:
 
     def type_scores(self, params, windows, activation: str) -> np.ndarray:
         """(N, T): each entity type's log-odds."""
-        return log_odds(model.score(params, windows, activation))
+        return self.types_from_outputs(model.score(params, windows, activation))
+
+    @staticmethod
+    def types_from_outputs(f: np.ndarray) -> np.ndarray:
+        """f (N, C) logits -> (N, T) log-odds of every type."""
+        return log_odds(f)
 
 
 def make(name: str, types) -> MaxMargin | Softmax:
