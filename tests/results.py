@@ -2,9 +2,12 @@
 
 Trains every recipe below with seeds 0, 1 and 2 on CoNLL-2003 and prints a
 Markdown table of dev LOC precision, recall and F1 (mean ± sd over the seeds,
-each the best epoch's, as `winner train` picks it) and training wall time.
-Each row's command reproduces one seed. Writes only under runs/results/.
-Tune on dev only: nothing here reads the test split.
+each the best epoch's, as `winner train` picks it), for the cross-entropy
+recipes also the dev F1 of PER, ORG and MISC and of all types together, the
+training wall time (median over the seeds) and the training throughput
+(windows through forward, backward and update per second, mean over epochs
+and seeds). Each row's command reproduces one seed. Writes only under
+runs/results/. Tune on dev only: nothing here reads the test split.
 """
 
 from __future__ import annotations
@@ -21,11 +24,15 @@ REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "runs" / "results"
 FINAL = "configs/conll2003.yaml"
 NO_VECTORS = "configs/conll2003-novectors.yaml"
+TYPES = "configs/conll2003-types.yaml"
 
-# (row label, config, overrides): the final recipe, the recipe without vectors, then one ablation a row.
+# (row label, config, overrides): the final recipe, the recipe without vectors, the two cross-entropy
+# recipes, then one ablation a row.
 RECIPES = [
-    ("final recipe", FINAL, []),
+    ("final recipe (max-margin)", FINAL, []),
     ("final recipe without pretrained vectors", NO_VECTORS, []),
+    ("cross-entropy, 2 classes (O, LOC)", TYPES, ["data.types=null"]),
+    ("cross-entropy, all types (O, LOC, MISC, ORG, PER)", TYPES, []),
     ("− document consistency", FINAL, ["decode.document_consistency=0"]),
     ("− names of other types seen in training", FINAL, ["features.other_gazetteer=false"]),
     ("− names seen in training (both kinds)", FINAL, ["features.train_gazetteer=false", "features.other_gazetteer=false"]),
@@ -40,7 +47,8 @@ RECIPES = [
 ]
 
 
-def train(config: str, overrides: list[str], seed: int, run_dir: Path) -> tuple[dict, float]:
+def train(config: str, overrides: list[str], seed: int, run_dir: Path) -> tuple[dict, float, float]:
+    """(model-best's meta.json, wall seconds, mean windows/s over the epochs) of one training run."""
     command = [sys.executable, "-m", "winner", "train", config, *overrides, f"train.seed={seed}",
                f"output.run_dir={run_dir}", "--overwrite"]  # a rerun of make results replaces its runs
     started = time.perf_counter()
@@ -48,7 +56,9 @@ def train(config: str, overrides: list[str], seed: int, run_dir: Path) -> tuple[
     seconds = time.perf_counter() - started
     if result.returncode != 0:
         sys.exit(f"results: {' '.join(command)} failed:\n{result.stderr}")
-    return json.loads((run_dir / "model-best" / "meta.json").read_text())["dev"], seconds
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    speed = statistics.mean(row["windows_per_s"] for row in rows)
+    return json.loads((run_dir / "model-best" / "meta.json").read_text()), seconds, speed
 
 
 def mean_sd(values) -> str:
@@ -60,17 +70,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--rows", type=int, default=len(RECIPES), help="only the first N rows")
+    parser.add_argument("--only", type=int, nargs="+", help="only these rows (0 is the first)")
     args = parser.parse_args()
-    print("| recipe | dev LOC P | dev LOC R | dev LOC F1 | per-seed F1 | train s | command (seed 0) |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
-    for index, (label, config, overrides) in enumerate(RECIPES[: args.rows]):
+    print("| recipe | dev LOC P | dev LOC R | dev LOC F1 | per-seed F1 | dev PER F1 | dev ORG F1 | dev MISC F1 "
+          "| dev F1, all types | train s | windows/s | command (seed 0) |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for index in args.only if args.only is not None else range(min(args.rows, len(RECIPES))):
+        label, config, overrides = RECIPES[index]
         runs = [train(config, overrides, seed, OUT / f"{index}-seed{seed}") for seed in range(args.seeds)]
-        scores = [dev for dev, _ in runs]
-        seconds = statistics.median(s for _, s in runs)
+        metas = [meta for meta, _, _ in runs]
+        scores = [meta["dev"] for meta in metas]
+        seconds = statistics.median(s for _, s, _ in runs)
+        speed = statistics.mean(v for _, _, v in runs)
         command = " ".join(["winner train", config, *overrides])
         per_seed = ", ".join(f"{s['f1']:.4f}" for s in scores)
+        others = [mean_sd([m["dev_types"][kind]["f1"] for m in metas]) if kind in metas[0].get("dev_types", {}) else "–"
+                  for kind in ("PER", "ORG", "MISC")]
+        overall = mean_sd([m["dev_overall"]["f1"] for m in metas]) if len(metas[0].get("dev_types", {})) > 1 else "–"
         print(f"| {label} | {mean_sd([s['precision'] for s in scores])} | {mean_sd([s['recall'] for s in scores])} "
-              f"| {mean_sd([s['f1'] for s in scores])} | {per_seed} | {seconds:.0f} | `{command}` |", flush=True)
+              f"| {mean_sd([s['f1'] for s in scores])} | {per_seed} | {' | '.join(others)} | {overall} "
+              f"| {seconds:.0f} | {speed:,.0f} | `{command}` |", flush=True)
 
 
 if __name__ == "__main__":

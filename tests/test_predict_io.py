@@ -53,8 +53,8 @@ def model(in_repo_root, tmp_path_factory) -> Path:
 # --------------------------------------------------------------------------- CoNLL in, conlleval-ready out
 
 
-def seqeval_counts(conll_text: str, target: str) -> dict:
-    """gold / predicted / correct entities of the target type, gold the second-to-last column and the
+def seqeval_counts(conll_text: str, types: set) -> dict:
+    """gold / predicted / correct entities of the given types, gold the second-to-last column and the
     prediction the last, read by seqeval's default mode (conlleval's rules), one sentence at a time."""
     gold = predicted = correct = 0
     sentences, gold_tags, guessed = [], [], []
@@ -67,8 +67,8 @@ def seqeval_counts(conll_text: str, target: str) -> dict:
             sentences.append((gold_tags, guessed))
             gold_tags, guessed = [], []
     for g, p in sentences:
-        g_set = {e for e in get_entities(g) if e[0] == target}
-        p_set = {e for e in get_entities(p) if e[0] == target}
+        g_set = {e for e in get_entities(g) if e[0] in types}
+        p_set = {e for e in get_entities(p) if e[0] in types}
         gold, predicted, correct = gold + len(g_set), predicted + len(p_set), correct + len(g_set & p_set)
     return {"gold": gold, "predicted": predicted, "correct": correct}
 
@@ -86,7 +86,7 @@ def assert_predict_conll_counts_equal_eval(model_dir: Path, dev: Path) -> dict:
                                capture_output=True, text=True, stdin=subprocess.DEVNULL)
     assert evaluated.returncode == 0, evaluated.stderr
     expected = json.loads(evaluated.stdout)
-    counts = seqeval_counts(proc.stdout, expected["target"])
+    counts = seqeval_counts(proc.stdout, set(expected["types"]))  # eval counts every type of the model
     assert counts == {k: expected[k] for k in ("gold", "predicted", "correct")}
     return counts
 

@@ -51,17 +51,17 @@ class Model:
 
     @property
     def label(self) -> str:
-        """The entity type the model tags, e.g. 'LOC'."""
+        """The model's target entity type, e.g. 'LOC'."""
         return self.loaded.target
 
     @property
     def labels(self) -> tuple:
-        """Every entity type the model tags: (label,) for this max-margin model of one type."""
-        return (self.loaded.target,)
+        """Every entity type the model tags (one for a max-margin model)."""
+        return tuple(self.loaded.types)
 
     @property
     def threshold(self) -> float:
-        """A token is inside an entity when its window score is above this (picked on dev)."""
+        """The target type's threshold: a token is of that type when its score is above it (picked on dev)."""
         return self.loaded.threshold
 
     def __call__(self, text: Text) -> Doc:
@@ -103,20 +103,20 @@ class Model:
     def _docs(self, batch: TaggedBatch, texts: list) -> Iterator[Doc]:
         from winner.results import Doc, Entity
 
-        offsets, label = batch.offsets.tolist(), self.label
+        offsets, types = batch.offsets.tolist(), batch.types
         runs: dict[int, list] = {}
-        for line, start, end, mean in zip(batch.line_of(batch.starts).tolist(), batch.starts.tolist(),
-                                          batch.ends.tolist(), batch.means.tolist()):
-            runs.setdefault(line, []).append((start - offsets[line], end - offsets[line], mean))
+        for line, start, end, mean, kind in zip(batch.line_of(batch.starts).tolist(), batch.starts.tolist(),
+                                                batch.ends.tolist(), batch.means.tolist(), batch.kinds.tolist()):
+            runs.setdefault(line, []).append((start - offsets[line], end - offsets[line], mean, types[kind]))
         for i, (text, line) in enumerate(zip(texts, batch.lines)):
             tokens = batch.tokens[offsets[i]: offsets[i + 1]]
             bounds = spans(line) if isinstance(text, str) else _joined_spans(tokens)
             tags, entities = ["O"] * len(tokens), []
-            for first, stop, mean in runs.get(i, []):
+            for first, stop, mean, label in runs.get(i, []):
                 tags[first:stop] = [f"B-{label}"] + [f"I-{label}"] * (stop - first - 1)
                 start, end = bounds[first][0], bounds[stop - 1][1]
                 entities.append(Entity(line[start:end], start, end, label, mean, first, stop))
-            scores = [{label: score} for score in batch.scores[offsets[i]: offsets[i + 1]].tolist()]
+            scores = [dict(zip(types, row)) for row in batch.scores[offsets[i]: offsets[i + 1]].tolist()]
             yield Doc(line, tokens, tags, scores, entities)
 
     def evaluate(self, data_file, label_map: Mapping[str, str] | None = None, scheme: str = "auto",
@@ -127,14 +127,15 @@ class Model:
         'auto' (IOB1, IOB2 and IOBES read by conlleval's rules) or one of 'iob1', 'iob2', 'iobes',
         enforced line by line. Raises WinnerError naming the file and line of a problem, and when the
         file holds no entity of the model's target type unless allow_no_gold."""
-        from winner import run
+        from winner import scoring
         from winner.config import SCHEMES
         from winner.results import Evaluation
 
         if scheme not in SCHEMES:
             raise WinnerError(f"scheme '{scheme}': expected {', '.join(SCHEMES[:-1])} or {SCHEMES[-1]}")
-        result = run.evaluate(run.score_file(self.loaded, data_file, dict(label_map or {}), scheme, allow_no_gold))
-        return Evaluation(**{name: result[name] for name in Evaluation.__dataclass_fields__})
+        result = scoring.evaluate(scoring.score_file(self.loaded, data_file, dict(label_map or {}), scheme,
+                                                     allow_no_gold))
+        return Evaluation(**{name: result[name] for name in Evaluation.__dataclass_fields__ if name in result})
 
 
 def _joined_spans(tokens: list[str]) -> list[tuple[int, int]]:

@@ -23,18 +23,10 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
-    help="Window-based location tagger: train, evaluate and run a max-margin window scorer.",
+    help="Window-based named-entity tagger: train (max-margin or softmax), evaluate and run a window network.",
 )
 
 DEFAULT_MODEL = "runs/default/model-best"
-THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-
-
-def usable_cores() -> int:
-    """Cores this process may run on (its CPU affinity, not every core of the host)."""
-    import os
-
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def _print_version(value: bool) -> None:
@@ -49,18 +41,15 @@ def _print_version(value: bool) -> None:
 def options(
     threads: Optional[int] = typer.Option(
         None, "--threads", envvar="WINNER_THREADS", min=1,
-        help="BLAS threads for the matrix products (default: the cores this process may use)."),
+        help="BLAS threads for the matrix products (default: OPENBLAS_NUM_THREADS, MKL_NUM_THREADS or "
+             "OMP_NUM_THREADS if set, else 1)."),
     version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
                                  help="Print winner's version and exit."),
 ):
-    """Window-based location tagger: train, evaluate and run a max-margin window scorer."""
-    import os
+    """Window-based named-entity tagger: train (max-margin or softmax), evaluate and run a window network."""
+    from winner import threads as blas_threads
 
-    # BLAS libraries read these once, when numpy loads; the commands import numpy only after this.
-    # A thread count the user set in the environment is kept unless --threads says otherwise.
-    for name in THREAD_VARIABLES:
-        if threads is not None or name not in os.environ:
-            os.environ[name] = str(threads or usable_cores())
+    blas_threads.configure(threads)  # before numpy loads: the commands import it only after this
 
 
 def err(message: str) -> None:
@@ -149,16 +138,17 @@ def evaluate(
     errors: Optional[int] = typer.Option(None, "--errors", min=0, metavar="N", help="Also list up to N false positives and N false negatives, most confident first."),
     allow_no_gold: bool = typer.Option(False, "--allow-no-gold", help="Score DATA_FILE even if it holds no gold entity of the model's type (otherwise an error)."),
 ):
-    """Entity-level precision, recall and F1 of a model on a CoNLL file (conlleval's rules)."""
+    """Entity-level precision, recall and F1 of a model on a CoNLL file (conlleval's rules): all the
+    model's entity types together, then each type. --errors lists the target type's mistakes."""
     import json
 
-    from winner import run
+    from winner import scoring
     from winner.config import SCHEMES
 
     if scheme not in SCHEMES:
         raise WinnerError(f"--scheme '{scheme}': expected {', '.join(SCHEMES[:-1])} or {SCHEMES[-1]}")
-    scored = run.score_file(model_dir, data_file, _label_map(label_map), scheme, allow_no_gold)
-    result = run.evaluate(scored)
+    scored = scoring.score_file(model_dir, data_file, _label_map(label_map), scheme, allow_no_gold)
+    result = scoring.evaluate(scored)
     found = None
     if errors is not None:
         from winner import mistakes
@@ -172,8 +162,10 @@ def evaluate(
     else:
         from winner.metrics import Scores, report
 
-        scores = Scores(**{k: result[k] for k in ("precision", "recall", "f1", "gold", "predicted", "correct")})
-        typer.echo(report(scores, result["target"], result["tokens"], result["token_accuracy"]), nl=False)
+        keys = ("precision", "recall", "f1", "gold", "predicted", "correct")
+        per_type = {kind: Scores(**{k: values[k] for k in keys}) for kind, values in result["types"].items()}
+        overall = Scores(**{k: result[k] for k in keys})
+        typer.echo(report(overall, per_type, result["tokens"], result["token_accuracy"]), nl=False)
         if found is not None:
             typer.echo(mistakes.render_text(found, data_file), nl=False)
 
@@ -199,7 +191,8 @@ def predict(
                                                         "json: one object per line. With --input-format conll: "
                                                         "conll only, the input's columns plus the predicted tag."),
 ):
-    """Tag text: every token whose window scores above the model's threshold is inside an entity."""
+    """Tag text: a token whose window scores above the model's threshold is an entity (with several
+    types, of the likeliest type that clears its threshold)."""
     from winner import api, stream
 
     if text not in (None, "-") and input is not None:
@@ -257,7 +250,7 @@ def _tagged_text(model, batches, fmt: str):
     # inline text is exactly render()'s own.
     in_colour = fmt == "inline" and colour.enabled(sys.stdout)
     for batch in batches:
-        out = render(model.tag_batch(batch), "json" if in_colour else fmt, model.label)
+        out = render(model.tag_batch(batch), "json" if in_colour else fmt)
         yield "".join(colour.highlight(out.splitlines())) if in_colour else out
 
 
@@ -278,10 +271,12 @@ def _lines(text: Optional[str]) -> Iterator[str]:
 def explain(
     text: Optional[str] = typer.Argument(None, help="A sentence; omitted or '-': read one sentence per line from stdin."),
     model_dir: Path = typer.Option(Path(DEFAULT_MODEL), "--model", help="Model directory."),
-    every_token: bool = typer.Option(False, "--all", help="Explain every token, not only those tagged as locations."),
+    every_token: bool = typer.Option(False, "--all", help="Explain every token, not only those tagged as the class."),
     format: ExplainFormat = typer.Option(ExplainFormat.text, "--format", help="text: a table per token; json: one object per sentence."),
+    chosen: Optional[str] = typer.Option(None, "--class", help="Softmax models: the class whose logit to explain (default the target type)."),
 ):
-    """How much each word of a token's window pushed its score up or down; the parts add up to the score."""
+    """How much each word of a token's window pushed its score (a softmax model: a class's logit) up or
+    down; the parts add up to it."""
     import json
 
     from winner import checkpoint, colour
@@ -289,9 +284,12 @@ def explain(
 
     _not_a_file(text, "explain", f"to explain its lines give them on stdin: winner explain < {text}")
     loaded = checkpoint.load(model_dir)
-    h, target, threshold = loaded.featurizer.half_window, loaded.target, loaded.threshold
+    target = chosen or loaded.target
+    h = loaded.featurizer.half_window
+    sentences = explain_lines(loaded, list(_lines(text)), every_token, target)
+    threshold = float(loaded.thresholds[loaded.types.index(target)]) if target in loaded.types else None
     terminal, coloured = sys.stdout.isatty(), colour.enabled(sys.stdout)
-    for i, sentence in enumerate(explain_lines(loaded, list(_lines(text)), every_token)):
+    for i, sentence in enumerate(sentences):
         if format == ExplainFormat.json:
             typer.echo(json.dumps(sentence.as_dict(h, target, threshold), ensure_ascii=False))
         else:

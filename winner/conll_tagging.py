@@ -22,10 +22,10 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from winner import consistency, model
+from winner import consistency, decode
 from winner.checkpoint import LoadedModel
 from winner.corpus import _columns  # the reader's own column rule, so that predict and eval see one token
-from winner.metrics import runs_within, sentence_edges
+from winner.metrics import sentence_edges
 
 DOCSTART = "-DOCSTART-"
 
@@ -85,15 +85,14 @@ def _predict(loaded: LoadedModel, tokens: list[str], docs: list[int], lengths: n
     if not tokens:
         return []
     windows = loaded.featurizer.windows_flat(tokens, lengths)
-    scores = model.score(loaded.params, windows, loaded.config.model.activation)  # (N,)
-    scores = consistency.smooth(scores, consistency.groups(tokens, docs), loaded.config.decode.document_consistency)
-    starts, ends = runs_within(scores > loaded.threshold, *sentence_edges(lengths))
-    change = np.zeros(len(tokens) + 1, np.int64)
-    change[starts] += 1
-    change[ends] -= 1
-    code = (np.cumsum(change[:-1]) > 0) * 2  # 0 O, 1 B-, 2 I-
-    code[starts] = 1
-    names = np.array(["O", f"B-{loaded.target}", f"I-{loaded.target}"], dtype=object)
+    scores = loaded.type_scores(windows)  # (N, T)
+    scores = decode.smooth(scores, consistency.groups(tokens, docs), loaded.config.decode.document_consistency)
+    labels = decode.decide(scores, loaded.thresholds)  # (N,) type index or decode.OUTSIDE
+    starts, _, kinds = decode.entity_runs(labels, *sentence_edges(lengths))
+    # code of each token: 0 O, 1 + 2t B-type t, 2 + 2t I-type t
+    code = np.where(labels < 0, 0, 2 + 2 * labels)
+    code[starts] = 1 + 2 * kinds
+    names = np.array(["O", *(f"{prefix}-{kind}" for kind in loaded.types for prefix in "BI")], dtype=object)
     return names[code].tolist()
 
 

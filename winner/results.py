@@ -3,7 +3,7 @@ on a CoNLL file (Evaluation). Plain data; winner.api builds them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from winner.metrics import Scores, report
 
@@ -48,8 +48,9 @@ class Doc:
 class Evaluation:
     """Entity-level scores of a model on a CoNLL file, by conlleval's rules: precision = correct /
     predicted, recall = correct / gold, f1 their harmonic mean (fractions in [0, 1]); gold, predicted,
-    correct are entity counts; tokens and sentences are counted in the file; token_accuracy is the
-    share of tokens whose inside/outside decision is right (not an F1)."""
+    correct are entity counts, of all the model's types together (conlleval's overall line), and
+    types holds each type's own; tokens and sentences are counted in the file; token_accuracy is
+    the share of tokens whose label is right (not an F1)."""
 
     precision: float
     recall: float
@@ -62,6 +63,7 @@ class Evaluation:
     tokens: int
     token_accuracy: float
     sentences: int
+    types: dict = field(default_factory=dict)  # {label: {precision, recall, f1, gold, predicted, correct, threshold}}
 
     @property
     def scores(self) -> Scores:
@@ -73,5 +75,7 @@ class Evaluation:
         return dict(self.__dict__)
 
     def report(self) -> str:
-        """The conlleval-style text `winner eval` prints."""
-        return report(self.scores, self.target, self.tokens, self.token_accuracy)
+        """The conlleval-style text `winner eval` prints: every type together, then each type."""
+        keys = ("precision", "recall", "f1", "gold", "predicted", "correct")
+        per_type = {kind: Scores(**{k: values[k] for k in keys}) for kind, values in self.types.items()}
+        return report(self.scores, per_type, self.tokens, self.token_accuracy)
