@@ -212,3 +212,20 @@ def test_readme_python_example_runs(tmp_path, monkeypatch):
     failures = []
     runner.run(test, out=failures.append)
     assert runner.summarize(verbose=False).failed == 0, "".join(failures)
+
+
+def test_a_model_of_every_type_tags_and_evaluates_them_all(tmp_path):
+    run = winner.train_model("configs/default.yaml", {"output.run_dir": str(tmp_path / "types"),
+                                                      "train.objective": "softmax", "data.types": "all",
+                                                      "train.epochs": 3}, log=lambda line: None)
+    nlp = winner.load(run.best_dir)
+    assert len(nlp.labels) > 1 and nlp.label in nlp.labels
+    [doc] = nlp.pipe(["Clinton met Yeltsin in Moscow on Tuesday ."])
+    assert all(set(token) == set(nlp.labels) for token in doc.scores)
+    assert {e.label for e in doc.entities} <= set(nlp.labels)
+    cli = invoke("predict", "--model", run.best_dir, "--format", "json", input=doc.text + "\n")
+    assert [doc.as_dict()] == [json.loads(line) for line in cli.stdout.splitlines()]
+    result = nlp.evaluate(SAMPLE_DEV)
+    assert set(result.types) == set(nlp.labels)
+    assert result.as_dict() == json.loads(invoke("eval", run.best_dir, SAMPLE_DEV, "--format", "json").stdout)
+    assert result.report() == invoke("eval", run.best_dir, SAMPLE_DEV).stdout

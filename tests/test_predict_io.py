@@ -96,6 +96,16 @@ def test_predict_conll_scored_by_seqeval_equals_eval_on_the_sample_dev_set(model
     assert counts["predicted"] > 0 and counts["correct"] > 0
 
 
+def test_predict_conll_of_a_softmax_model_of_every_type_equals_eval(tmp_path):
+    """Every type's entities, labelled by the model's decision rule (winner.decode), counted alike."""
+    run_dir = tmp_path / "types"
+    result = invoke("train", "configs/default.yaml", f"output.run_dir={run_dir}", "train.objective=softmax",
+                    "data.types=all", "train.epochs=3", "decode.document_consistency=0.3")
+    assert result.exit_code == 0, result.output
+    counts = assert_predict_conll_counts_equal_eval(run_dir / "model-best", SAMPLE_DEV)
+    assert counts["predicted"] > 0
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not (CONLL_TRAIN.is_file() and CONLL_DEV.is_file()),
                     reason="CoNLL-2003 not linked at data/conll2003/{train,dev}.txt")
