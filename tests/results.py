@@ -5,6 +5,12 @@ Markdown table of dev LOC precision, recall and F1 (mean ± sd over the seeds,
 each the best epoch's, as `winner train` picks it) and training wall time.
 Each row's command reproduces one seed. Writes only under runs/results/.
 Tune on dev only: nothing here reads the test split.
+
+With --breakdown, each trained model is also evaluated with
+`winner eval --breakdown` on dev as it is, lowercased and uppercased
+(`--casing lower|upper`), and the table gains the F1 of LOC names seen and
+not seen in training and the F1 on the re-cased dev files (means over the
+seeds). --row N (repeatable) trains only those rows.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ RECIPES = [
      ["features.suffix_dim=0", "features.gazetteer=null", "features.train_gazetteer=false",
       "features.other_gazetteer=false", "decode.document_consistency=0", "model.hidden=300", "train.epochs=10"]),
 ]
+CASINGS = (None, "lower", "upper")  # dev as it is, then re-cased by `winner eval --casing`
 
 
 def train(config: str, overrides: list[str], seed: int, run_dir: Path) -> tuple[dict, float]:
@@ -51,6 +58,31 @@ def train(config: str, overrides: list[str], seed: int, run_dir: Path) -> tuple[
     return json.loads((run_dir / "model-best" / "meta.json").read_text())["dev"], seconds
 
 
+def evaluate(model_dir: Path, dev: str, casing: str | None) -> dict:
+    """`winner eval --breakdown --format json` of a model on dev, re-cased when `casing` says so."""
+    command = [sys.executable, "-m", "winner", "eval", str(model_dir), dev, "--breakdown", "--format", "json"]
+    result = subprocess.run(command + (["--casing", casing] if casing else []), cwd=REPO, capture_output=True,
+                            text=True)
+    if result.returncode != 0:
+        sys.exit(f"results: {' '.join(command)} failed:\n{result.stderr}")
+    return json.loads(result.stdout)
+
+
+def breakdown_cells(run_dirs: list[Path], dev: str) -> str:
+    """Mean F1 over the seeds of: seen names, unseen names, lowercased dev, uppercased dev."""
+    evals = [{casing: evaluate(run_dir / "model-best", dev, casing) for casing in CASINGS} for run_dir in run_dirs]
+    seen = [e[None]["breakdown"]["seen_in_training"] for e in evals]
+    cells = [[s["seen"]["f1"] for s in seen], [s["unseen"]["f1"] for s in seen],
+             [e["lower"]["f1"] for e in evals], [e["upper"]["f1"] for e in evals]]
+    return " | ".join(mean_sd(values) for values in cells) + " | "
+
+
+def dev_file(config: str) -> str:
+    import yaml
+
+    return yaml.safe_load((REPO / config).read_text())["data"]["dev"]
+
+
 def mean_sd(values) -> str:
     sd = statistics.stdev(values) if len(values) > 1 else 0.0
     return f"{statistics.mean(values):.4f} ± {sd:.4f}"
@@ -60,17 +92,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--rows", type=int, default=len(RECIPES), help="only the first N rows")
+    parser.add_argument("--row", type=int, action="append", help="only row N (0-based; repeatable)")
+    parser.add_argument("--breakdown", action="store_true", help="add seen/unseen and lowercased/uppercased F1")
     args = parser.parse_args()
-    print("| recipe | dev LOC P | dev LOC R | dev LOC F1 | per-seed F1 | train s | command (seed 0) |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
-    for index, (label, config, overrides) in enumerate(RECIPES[: args.rows]):
-        runs = [train(config, overrides, seed, OUT / f"{index}-seed{seed}") for seed in range(args.seeds)]
+    extra = "seen F1 | unseen F1 | lowercased dev F1 | uppercased dev F1 | " if args.breakdown else ""
+    print(f"| recipe | dev LOC P | dev LOC R | dev LOC F1 | per-seed F1 | {extra}train s | command (seed 0) |")
+    print("| --- " * (7 + 4 * args.breakdown) + "|")
+    rows = args.row if args.row else range(min(args.rows, len(RECIPES)))
+    for index in rows:
+        label, config, overrides = RECIPES[index]
+        run_dirs = [OUT / f"{index}-seed{seed}" for seed in range(args.seeds)]
+        runs = [train(config, overrides, seed, run_dir) for seed, run_dir in enumerate(run_dirs)]
         scores = [dev for dev, _ in runs]
         seconds = statistics.median(s for _, s in runs)
         command = " ".join(["winner train", config, *overrides])
         per_seed = ", ".join(f"{s['f1']:.4f}" for s in scores)
+        cells = breakdown_cells(run_dirs, dev_file(config)) if args.breakdown else ""
         print(f"| {label} | {mean_sd([s['precision'] for s in scores])} | {mean_sd([s['recall'] for s in scores])} "
-              f"| {mean_sd([s['f1'] for s in scores])} | {per_seed} | {seconds:.0f} | `{command}` |", flush=True)
+              f"| {mean_sd([s['f1'] for s in scores])} | {per_seed} | {cells}{seconds:.0f} | `{command}` |", flush=True)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,9 @@ class DataConfig:
     scheme: str = "auto"  # tag scheme of the files: auto, iob1, iob2 or iobes
     target: str = "LOC"  # the entity type the model learns
     label_map: dict = field(default_factory=dict)  # corpus type -> model type
+    # share of training sentences that also train as a lowercased / uppercased copy (winner/casing.py)
+    case_augment_lower: float = 0.0
+    case_augment_upper: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,8 @@ SECTIONS = {f.name: f.default_factory for f in dataclasses.fields(Config)}
 _RULES = {
     ("data", "scheme"): (lambda v: v in SCHEMES, f"one of {', '.join(SCHEMES)}"),
     ("data", "target"): (lambda v: bool(v.strip()), "a non-empty entity type"),
+    ("data", "case_augment_lower"): (lambda v: 0 <= v <= 1, "a number from 0 to 1"),
+    ("data", "case_augment_upper"): (lambda v: 0 <= v <= 1, "a number from 0 to 1"),
     ("features", "half_window"): (lambda v: v >= 0, "an integer >= 0"),
     ("features", "word_dim"): (lambda v: v >= 1, "an integer >= 1"),
     ("features", "caps_dim"): (lambda v: v >= 0, "an integer >= 0"),

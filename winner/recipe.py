@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from winner import consistency, embeddings, gazetteer, metrics, model
+from winner import breakdown, casing, consistency, embeddings, gazetteer, metrics, model
 from winner.config import Config
 from winner.corpus import Sentence, parse_tag, read_conll
 from winner.errors import WinnerError
@@ -25,6 +25,7 @@ class Prepared:
     dev: DevSet
     frozen: tuple
     notes: list  # lines worth telling the user (vocabulary size, vector coverage)
+    texts: dict  # text files a saved model keeps beside its weights: {file name: content}
 
 
 def inside_target(sentences: list[Sentence], target: str) -> np.ndarray:
@@ -68,6 +69,11 @@ def prepare(config: Config, rng: np.random.Generator) -> Prepared:
     train_sentences = read_conll(d.train, d.scheme, d.label_map)
     dev_sentences = read_conll(d.dev, d.scheme, d.label_map)
     notes = []
+    read = len(train_sentences)
+    train_sentences = casing.augment(train_sentences, {"lower": d.case_augment_lower, "upper": d.case_augment_upper},
+                                     config.train.seed)
+    if len(train_sentences) > read:
+        notes.append(f"case_augment: {len(train_sentences) - read:,} copies of training sentences in other casings")
     vector_words, vectors = (), None
     if f.vectors:
         vector_words, vectors = embeddings.read_vectors(f.vectors, f.word_dim, f.lowercase, f.digits_to_zero)
@@ -93,4 +99,5 @@ def prepare(config: Config, rng: np.random.Generator) -> Prepared:
                     f"{len(dev.scorer.gold_keys):,} {d.target} entities; vocabulary {len(vocab):,}")
     for name, g in featurizer.gazetteers.items():
         notes.append(f"gazetteer '{name}': {len(g):,} names")
-    return Prepared(featurizer, params, train, dev, frozen, notes)
+    texts = {breakdown.NAMES_FILE: breakdown.names_text(breakdown.training_names(train_sentences, d.target))}
+    return Prepared(featurizer, params, train, dev, frozen, notes, texts)

@@ -21,7 +21,7 @@ from typing import Callable
 
 import numpy as np
 
-from winner import __version__, checkpoint, config as config_module, consistency, metrics, model, recipe
+from winner import __version__, casing, checkpoint, config as config_module, consistency, metrics, model, recipe
 from winner.corpus import read_conll
 from winner.errors import WinnerError, read_text
 from winner.features import save_featurizer
@@ -183,7 +183,8 @@ def run_training(config_path, overrides, log: Callable[[str], None] = print, res
         stop.check()
 
     def save_last(meta: dict) -> None:
-        checkpoint.save(last_dir, params, featurizer, cfg, meta, resume=(progress.accumulators, progress.to_json(rng)))
+        checkpoint.save(last_dir, params, featurizer, cfg, meta, resume=(progress.accumulators, progress.to_json(rng)),
+                        texts=prepared.texts)
 
     def write_rows() -> None:
         checkpoint.write_atomic(metrics_path, "".join(json.dumps(r) + "\n" for r in rows))
@@ -203,7 +204,7 @@ def run_training(config_path, overrides, log: Callable[[str], None] = print, res
                                       f"({result.stop_reason}); {kept}")
                 meta = _meta(cfg, result, result.threshold)
                 if result.is_best:
-                    checkpoint.save(best_dir, params, featurizer, cfg, meta)
+                    checkpoint.save(best_dir, params, featurizer, cfg, meta, texts=prepared.texts)
                 save_last(meta)  # last: the one a resume starts from, so nothing it implies is missing
                 bar.clear()
                 log(f"epoch {result.epoch:>3}  loss {result.loss:.4f}  dev P {result.dev.precision:.4f} "
@@ -237,10 +238,15 @@ class ScoredFile:
     scores: np.ndarray  # (N,) one per token of the file
 
 
-def score_file(model_dir, data_file, label_map: dict, scheme: str = "auto") -> ScoredFile:
-    """Read a model and a CoNLL file and score every token's window, as `winner eval` decides."""
+def score_file(model_dir, data_file, label_map: dict, scheme: str = "auto", recase: str | None = None) -> ScoredFile:
+    """Read a model and a CoNLL file and score every token's window, as `winner eval` decides.
+
+    recase 'lower' or 'upper' puts every token of the file in that casing first (winner/casing.py).
+    """
     loaded = checkpoint.load(model_dir)
     sentences = read_conll(data_file, scheme, {**loaded.config.data.label_map, **label_map})
+    if recase is not None:
+        sentences = casing.recase(sentences, recase)
     dev = recipe.make_dev(loaded.featurizer, sentences, loaded.target, loaded.config.decode.document_consistency)
     scores = model.score(loaded.params, dev.windows.ids, loaded.config.model.activation)
     return ScoredFile(loaded, sentences, dev, consistency.smooth(scores, dev.groups, dev.consistency))
