@@ -27,6 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "runs" / "results"
 FINAL = "configs/conll2003.yaml"
 NO_VECTORS = "configs/conll2003-novectors.yaml"
+CASED_ROBUST = "configs/conll2003-cased-robust.yaml"
 
 # (row label, config, overrides): the final recipe, the recipe without vectors, then one ablation a row.
 RECIPES = [
@@ -43,6 +44,7 @@ RECIPES = [
     ("baseline: words and caps, GloVe, hidden 300, 10 epochs", FINAL,
      ["features.suffix_dim=0", "features.gazetteer=null", "features.train_gazetteer=false",
       "features.other_gazetteer=false", "decode.document_consistency=0", "model.hidden=300", "train.epochs=10"]),
+    ("final recipe, robust to case: + lowercased and uppercased copies of every training sentence", CASED_ROBUST, []),
 ]
 CASINGS = (None, "lower", "upper")  # dev as it is, then re-cased by `winner eval --casing`
 

@@ -1,5 +1,6 @@
 """Tests for winner/casing.py: sentence casing, re-casing, and training copies in other casings
-(`data.case_augment_lower`, `data.case_augment_upper`); and for the training names a saved model keeps."""
+(`data.case_augment_lower`, `data.case_augment_upper`); the caps class of uncased sentences
+(`features.caps_uncased`); and the training names a saved model keeps."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ import numpy as np
 import pytest
 
 from helpers import error_message
-from winner import breakdown, config as config_module, recipe
+from winner import breakdown, checkpoint, config as config_module, recipe
 from winner.casing import augment, recase, sentence_casing
 from winner.corpus import Sentence, read_conll
-from winner.features import CAPS_CLASSES
+from winner.features import CAPS_CLASSES, CAPS_UNCASED, Featurizer, Vocab, caps_class, caps_in_context
 from winner.metrics import chunks
 from winner.run import run_training
 
@@ -99,3 +100,54 @@ def test_a_saved_model_keeps_the_lowercased_target_names_of_its_training_data(tm
     for model in ("model-best", "model-last"):
         assert (tmp_path / model / breakdown.NAMES_FILE).read_text(encoding="utf-8").splitlines() == expected
         assert breakdown.read_names(tmp_path / model) == set(expected)
+
+
+def test_cased_robust_recipe_is_the_recommended_one_with_copies_in_both_casings():
+    robust, final = (config_module.load(f"configs/{name}.yaml").to_dict()
+                     for name in ("conll2003-cased-robust", "conll2003"))
+    assert robust["data"].pop("case_augment_lower") == 1.0 and robust["data"].pop("case_augment_upper") == 1.0
+    assert final["data"].pop("case_augment_lower") == 0.0 and final["data"].pop("case_augment_upper") == 0.0
+    assert robust["output"].pop("run_dir") != final["output"].pop("run_dir")
+    assert robust == final
+
+
+CASED_TOKENS = ["Rain", "in", "PARIS", ",", "1996", "McDonald", "x"]
+
+
+def test_caps_in_context_follows_the_sentence_rule():
+    rng = np.random.default_rng(0)
+    sentences = [list(rng.choice(CASED_TOKENS, size=rng.integers(1, 6))) for _ in range(300)]
+    sentences += [[t.lower() for t in s] for s in sentences[:100]] + [[t.upper() for t in s] for s in sentences[:100]]
+    lengths = np.array([len(s) for s in sentences])
+    caps = np.array([caps_class(t) for s in sentences for t in s], np.int32)
+    got = caps_in_context(caps, lengths)
+    expected = [CAPS_UNCASED if sentence_casing(s) != "mixed" and t.isalpha() else caps_class(t)
+                for s in sentences for t in s]
+    assert got.tolist() == expected
+    assert (got == CAPS_UNCASED).any() and (got == CAPS_CLASSES.index("lower")).any()
+
+
+def featurizer(caps_uncased: bool) -> Featurizer:
+    return Featurizer(Vocab.build(["rain", "in", "paris"]), 2, caps_uncased=caps_uncased)
+
+
+def test_with_caps_uncased_a_lowercased_and_an_uppercased_sentence_look_the_same():
+    sentence = ["Rain", "in", "Paris", "."]
+    lower, upper, cased = ([t.lower() for t in sentence], [t.upper() for t in sentence], sentence)
+    on, off = featurizer(True), featurizer(False)
+    assert on.sizes()["caps"] == len(CAPS_CLASSES) + 1 and off.sizes()["caps"] == len(CAPS_CLASSES)
+    assert (on.windows([lower])["caps"] == on.windows([upper])["caps"]).all()
+    assert not (off.windows([lower])["caps"] == off.windows([upper])["caps"]).all()
+    assert (on.windows([cased])["caps"] == off.windows([cased])["caps"]).all()  # cased text: classes as before
+
+
+def test_a_caps_uncased_model_saves_and_loads(tmp_path):
+    cfg = config_module.load("configs/default.yaml", ["features.caps_uncased=true", "data.case_augment_lower=1",
+                                                     f"output.run_dir={tmp_path}", "train.epochs=1"])
+    prepared = recipe.prepare(cfg, np.random.default_rng(0))
+    assert prepared.params["E_caps"].shape[0] == len(CAPS_CLASSES) + 1
+    checkpoint.save(tmp_path / "m", prepared.params, prepared.featurizer, cfg, {"target": "LOC", "threshold": 0.0})
+    loaded = checkpoint.load(tmp_path / "m")
+    assert loaded.featurizer.caps_uncased
+    tokens = [["rain", "in", "paris"]]
+    assert (loaded.featurizer.windows(tokens)["caps"] == prepared.featurizer.windows(tokens)["caps"]).all()

@@ -44,6 +44,7 @@ class FeaturesConfig:
     digits_to_zero: bool = True
     word_dim: int = 50
     caps_dim: int = 5  # 0 switches the capitalisation feature off
+    caps_uncased: bool = False  # a caps class of its own for the words of all-lower and all-caps sentences
     vectors: typing.Optional[str] = None  # GloVe / word2vec text file, .txt or .txt.gz
     freeze_vectors: bool = False
     min_count: int = 1  # rarer training words map to the unknown-word id

@@ -61,7 +61,8 @@ def make_featurizer(f, train_sentences: list[Sentence], target: str, vector_word
         gazetteers["seen"] = learned["seen"]
     if f.other_gazetteer:
         gazetteers["other"] = learned["other"]
-    return Featurizer(vocab, f.half_window, f.lowercase, f.digits_to_zero, suffixes, f.suffix_length, gazetteers)
+    return Featurizer(vocab, f.half_window, f.lowercase, f.digits_to_zero, suffixes, f.suffix_length, gazetteers,
+                      f.caps_uncased)
 
 
 def prepare(config: Config, rng: np.random.Generator) -> Prepared:
