@@ -102,11 +102,11 @@ def test_a_saved_model_keeps_the_lowercased_target_names_of_its_training_data(tm
         assert breakdown.read_names(tmp_path / model) == set(expected)
 
 
-def test_cased_robust_recipe_is_the_recommended_one_with_copies_in_both_casings():
+def test_cased_robust_recipe_is_the_recommended_one_with_lowercased_copies_and_uncased_caps():
     robust, final = (config_module.load(f"configs/{name}.yaml").to_dict()
                      for name in ("conll2003-cased-robust", "conll2003"))
-    assert robust["data"].pop("case_augment_lower") == 1.0 and robust["data"].pop("case_augment_upper") == 1.0
-    assert final["data"].pop("case_augment_lower") == 0.0 and final["data"].pop("case_augment_upper") == 0.0
+    assert robust["data"].pop("case_augment_lower") == 1.0 and final["data"].pop("case_augment_lower") == 0.0
+    assert robust["features"].pop("caps_uncased") is True and final["features"].pop("caps_uncased") is False
     assert robust["output"].pop("run_dir") != final["output"].pop("run_dir")
     assert robust == final
 
