@@ -12,15 +12,19 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from winner import breakdown, checkpoint
+from winner import breakdown, checkpoint, recipe
+from winner.casing import recase, sentence_casing
 from winner.cli import app
 from winner.config import Config
-from winner.features import Vocab, Featurizer
+from winner.corpus import read_conll
+from winner.features import Featurizer, Vocab
+from winner.metrics import chunks
 
 # The model tags these (lowercased) words and no others.
 TAGGED = ("paris", "and", "lyon", "york", "texas")
@@ -160,3 +164,39 @@ def test_casing_option_refuses_other_values(files):
     result = invoke("eval", *files, "--casing", "title")
     assert result.exit_code == 1
     assert "--casing 'title': expected lower or upper" in result.output
+
+
+def plain_counts(sentences, positive, names) -> dict[str, tuple[int, int, int]]:
+    """The slices' counts by the plain rule, sentence by sentence, entity by entity."""
+    found: dict[str, list[int]] = {}
+    flags = iter(positive.tolist())
+    for sentence in sentences:
+        gold = {(a, b) for kind, a, b in chunks(sentence.tags) if kind == "LOC"}
+        tagged = [next(flags) for _ in sentence.tokens]
+        predicted = {(a, b) for kind, a, b in chunks(["B-LOC" if t and not (i and tagged[i - 1]) else
+                                                      "I-LOC" if t else "O" for i, t in enumerate(tagged)])}
+        for spans, column in ((gold, 0), (predicted, 1), (gold & predicted, 2)):
+            for a, b in spans:
+                string = " ".join(sentence.tokens[a:b]).lower()
+                for name in ("unseen" if string not in names else "seen", sentence_casing(sentence.tokens)):
+                    found.setdefault(name, [0, 0, 0])[column] += 1
+    return {name: tuple(c) for name, c in found.items()}
+
+
+def test_breakdown_agrees_with_the_plain_rule_and_adds_up(in_repo_root):
+    sentences = read_conll("data/sample/dev.txt")
+    sentences += recase(sentences[:40], "lower") + recase(sentences[40:80], "upper")
+    dev = recipe.make_dev(Featurizer(Vocab.build([]), 0), sentences, "LOC")
+    scored = SimpleNamespace(sentences=sentences, dev=dev)
+    rng = np.random.default_rng(0)
+    gold_names = sorted({" ".join(s.tokens[a:b]).lower() for s in sentences for _, a, b in chunks(s.tags)})
+    for trial in range(5):
+        positive = rng.random(dev.scorer.n) < (dev.windows.positive * 0.8 + 0.05)  # near the gold, with noise
+        names = set(rng.choice(gold_names, size=len(gold_names) // 2, replace=False))
+        result = breakdown.breakdown(scored, positive, names)
+        plain = plain_counts(sentences, positive, names)
+        total = dev.scorer(positive)
+        for kind in (result["seen_in_training"], result["casing"]):
+            assert tuple(map(sum, zip(*map(counts, kind.values())))) == (total.gold, total.predicted, total.correct)
+            for name, scores in kind.items():
+                assert counts(scores) == plain.get(name, (0, 0, 0)), (trial, name)

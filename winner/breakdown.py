@@ -78,7 +78,7 @@ def breakdown(scored, positive: np.ndarray, names: set[str] | None) -> dict:
     scorer, sentences = scored.dev.scorer, scored.sentences
     tokens = [t for s in sentences for t in s.tokens]
     offsets = np.concatenate(([0], np.cumsum([len(s.tokens) for s in sentences])))  # (S+1,)
-    casing = np.array([sentence_casing(s.tokens) for s in sentences] or ["mixed"])  # (S,)
+    casing = np.array([sentence_casing(s.tokens) for s in sentences])  # (S,)
     predicted = scorer.predicted_keys(positive)  # (P,)
     correct = np.isin(predicted, scorer.gold_keys, assume_unique=True)  # (P,)
 
