@@ -224,10 +224,11 @@ def test_label_map_renames_entity_types(tmp_path):
     assert sentence.tags == ["B-LOC", "I-LOC", "O", "B-country"]
 
 
-def test_label_map_applies_before_the_scheme_check(tmp_path):
+def test_the_scheme_check_reads_the_files_own_tags_before_renaming(tmp_path):
+    """I-LOC after B-location starts an entity in the file as written: not IOB2, whatever the renaming."""
     path = write(tmp_path, "New B-location\nYork I-LOC\n")
-    [sentence] = read_conll(path, scheme="iob2", label_map={"location": "LOC"})
-    assert sentence.tags == ["B-LOC", "I-LOC"]
+    message = error_message(read_conll, path, scheme="iob2", label_map={"location": "LOC"})
+    assert_names_line(message, path, 2)
 
 
 # ---------------------------------------------------------------- errors

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from winner.features import (CAPS_BOUNDARY, CAPS_CLASSES, SPECIALS, Featurizer, TokenTable, Vocab, caps_class,
-                             normalise, normalise_all)
+from winner.features import CAPS_BOUNDARY, CAPS_CLASSES, SPECIALS, Featurizer, TokenTable, Vocab, caps_class
+from winner.keys import normalise, normalise_all
 
 LOWER, UPPER, TITLE, MIXED, NO_LETTERS = (CAPS_CLASSES.index(name) for name in
                                           ("lower", "UPPER", "Title", "miXed", "no-letters"))

@@ -57,8 +57,14 @@ def err(message: str) -> None:
 
 
 def one_line(message: str) -> str:
-    """Errors are one line even when they quote user input that holds line breaks."""
-    return message.replace("\r", "\\r").replace("\n", "\\n")
+    """Errors are one line even when they quote user input that holds line breaks: \\n and every
+    character other tools end a line at (U+2028 ...) are written as escapes."""
+    from winner.errors import OTHER_LINE_BREAKS
+
+    for char in "\n" + OTHER_LINE_BREAKS:
+        if char in message:
+            message = message.replace(char, char.encode("unicode_escape").decode("ascii"))
+    return message
 
 
 def user_errors(command):
@@ -202,12 +208,21 @@ def predict(
 
 def _lines(text: Optional[str]) -> Iterator[str]:
     """TEXT's lines, or stdin's when TEXT is omitted or '-', read as they come and without their
-    line ends; stdin bytes that are not valid text become U+FFFD, not an error."""
+    line ends; stdin bytes that are not valid text become U+FFFD, not an error. Lines end at \\n
+    only, as in every file winner reads (winner.errors.lines), and a byte-order mark before the
+    first line is dropped."""
+    from winner.errors import BOM, line_end_removed, lines
+
     if text is not None and text != "-":
-        return iter(text.splitlines() or [""])
+        return iter(lines(text.removeprefix(BOM)) or [""])
     if hasattr(sys.stdin, "reconfigure"):
-        sys.stdin.reconfigure(errors="replace")
-    return (line.rstrip("\r\n") for line in sys.stdin)
+        sys.stdin.reconfigure(errors="replace", newline="\n")
+
+    def read() -> Iterator[str]:
+        for number, line in enumerate(sys.stdin):
+            yield line_end_removed(line.removeprefix(BOM) if number == 0 else line)
+
+    return read()
 
 
 @app.command()

@@ -201,14 +201,69 @@ def from_dict(raw: dict, source: str = "config") -> Config:
     return Config(**sections)
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, except that a key written twice in one mapping is an error.
+
+    PyYAML keeps the last of two equal keys without a word, so a section written twice
+    would silently drop the first one's settings. (Keys brought in by a merge `<<` may be
+    overridden, as YAML intends.)
+    """
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            first: dict = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    earlier = first.setdefault(key, key_node)
+                except TypeError:  # an unhashable key: PyYAML's own error follows
+                    continue
+                if earlier is not key_node:
+                    raise _DuplicateKey(key, earlier.start_mark, key_node.start_mark)
+        return super().construct_mapping(node, deep)
+
+
+class _DuplicateKey(yaml.YAMLError):
+    def __init__(self, key, first, second):
+        super().__init__(f"key {key!r} written twice")
+        self.key, self.first, self.second = key, first, second
+
+
+def _line(text: str, mark) -> int:
+    """The 1-based line of a YAML mark, counted as winner counts lines (at \\n only; YAML also
+    breaks lines at \\r, U+0085, U+2028 and U+2029)."""
+    return text.count("\n", 0, mark.index) + 1
+
+
+def parse_yaml(text: str, source: str):
+    """YAML text -> Python values with the safe loader; a repeated key or a syntax error is a
+    WinnerError naming `source` and the line (both lines for a repeated key)."""
+    try:
+        return yaml.load(text, Loader=_UniqueKeyLoader)
+    except _DuplicateKey as exc:
+        raise WinnerError(f"{source}:{_line(text, exc.second)}: key '{exc.key}' is written twice, on lines "
+                          f"{_line(text, exc.first)} and {_line(text, exc.second)} (YAML would keep only the second)") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{_line(text, mark)}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise WinnerError(f"{source}{line}: invalid YAML: {problem}") from None
+
+
 def parse_override(text: str) -> tuple[str, str, object]:
     """'train.lr=0.1' -> ('train', 'lr', 0.1); the value is parsed as YAML."""
     key, sep, value = text.partition("=")
     if not sep or key.count(".") != 1 or not all(key.split(".")):
         raise WinnerError(f"override '{text}': expected section.key=value, e.g. train.lr=0.1")
     section, name = key.split(".")
+    if not value.strip():
+        return section, name, None
     try:
-        parsed = yaml.safe_load(value) if value.strip() else None
+        parsed = yaml.load(value, Loader=_UniqueKeyLoader)
+    except _DuplicateKey as exc:
+        raise WinnerError(f"override '{text}': key '{exc.key}' is written twice") from None
     except yaml.YAMLError as exc:
         raise WinnerError(f"override '{text}': cannot parse the value as YAML ({_first_line(exc)})") from None
     return section, name, parsed
@@ -219,16 +274,12 @@ def _first_line(exc: Exception) -> str:
 
 
 def load(path: str | os.PathLike, overrides: typing.Sequence[str] = ()) -> Config:
-    """Read a YAML config, apply 'section.key=value' overrides, validate."""
+    """Read a YAML config, apply 'section.key=value' overrides, validate.
+
+    A byte-order mark is dropped (winner.errors.read_text); a key written twice is an error.
+    """
     path = Path(path)
-    text = read_text(path, "config file")
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise WinnerError(f"{path}{line}: invalid YAML: {problem}") from None
+    raw = parse_yaml(read_text(path, "config file"), str(path))
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):

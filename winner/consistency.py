@@ -14,11 +14,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from winner.keys import surface
+
 
 def groups(tokens: list[str], docs: list[int]) -> np.ndarray:
-    """(N,) group id of each token: equal for equal strings in the same document."""
+    """(N,) group id of each token: equal for equal strings in the same document (strings compared
+    as features see them, in normal form C without invisible characters: winner.keys.surface)."""
     index: dict[tuple[int, str], int] = {}
-    return np.fromiter((index.setdefault((d, t), len(index)) for t, d in zip(tokens, docs)), np.int64, len(tokens))
+    forms = [t if t.isascii() else surface(t) for t in tokens]
+    return np.fromiter((index.setdefault((d, t), len(index)) for t, d in zip(forms, docs)), np.int64, len(tokens))
 
 
 def smooth(scores: np.ndarray, group: np.ndarray, weight: float) -> np.ndarray:

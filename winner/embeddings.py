@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import gzip
-import io
 from pathlib import Path
 
 import numpy as np
 
-from winner.errors import WinnerError, where
-from winner.features import normalise
+from winner.errors import WinnerError, line_end_removed, open_text, where
+from winner.keys import normalise
 
 
 def random_table(rows: int, dim: int, rng: np.random.Generator, scale: float | None = None) -> np.ndarray:
@@ -18,18 +17,16 @@ def random_table(rows: int, dim: int, rng: np.random.Generator, scale: float | N
     return (rng.standard_normal((rows, dim)) * scale).astype(np.float32)
 
 
-def _open_text(path: Path):
-    if path.suffix == ".gz":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8")
-    return open(path, encoding="utf-8")
-
-
 def read_vectors(path, dim: int, lowercase: bool = True, digits_to_zero: bool = True) -> tuple[list[str], np.ndarray]:
-    """Read a GloVe or word2vec text file: `word v1 ... vd` per line.
+    """Read a GloVe or word2vec text file: `word v1 ... vd` per line, fields separated by spaces.
 
-    A word2vec header line (`count dim`) is recognised and skipped. Words are
-    normalised as the vocabulary is; where two file words normalise alike the
-    first (in GloVe and word2vec files, the more frequent) wins.
+    The vector is the last `dim` fields and the word is everything before them, so a word may
+    hold spaces ('. . .' in the Common Crawl GloVe files). A line whose fields after the first are
+    all numbers but too many is refused, as a vector of another dimension rather than read as a
+    word that holds numbers. A word2vec header line (`count dim`) is recognised and skipped. Lines
+    end at \\n only and a byte-order mark is dropped (winner.errors.open_text). Words are normalised
+    as the vocabulary is; where two file words normalise alike the first (in GloVe and word2vec
+    files, the more frequent) wins.
     Returns the words and a (n, dim) float32 matrix.
     """
     path = Path(path)
@@ -37,9 +34,9 @@ def read_vectors(path, dim: int, lowercase: bool = True, digits_to_zero: bool = 
     numbers: list[str] = []
     seen: set[str] = set()
     try:
-        with _open_text(path) as handle:
+        with open_text(path) as handle:
             for number, line in enumerate(handle, start=1):
-                parts = line.rstrip("\r\n").rstrip(" ").split(" ")
+                parts = line_end_removed(line).rstrip(" ").split(" ")
                 if number == 1 and len(parts) == 2 and all(p.isdigit() for p in parts):
                     if int(parts[1]) != dim:
                         raise WinnerError(f"{where(path, 1)}: the vectors have dimension {parts[1]}, "
@@ -48,11 +45,8 @@ def read_vectors(path, dim: int, lowercase: bool = True, digits_to_zero: bool = 
                 if len(parts) == 1 and not parts[0]:
                     continue
                 if len(parts) != dim + 1:
-                    found = len(parts) - 1
-                    if number == 1:
-                        raise WinnerError(f"{where(path, 1)}: the vectors have dimension {found}, "
-                                          f"but features.word_dim is {dim}")
-                    raise WinnerError(f"{where(path, number)}: expected a word and {dim} numbers, got {found} values")
+                    _check_fields(parts, dim, path, number)
+                    parts = [" ".join(parts[:-dim]), *parts[-dim:]]
                 word = normalise(parts[0], lowercase, digits_to_zero)
                 if word in seen:
                     continue
@@ -72,6 +66,16 @@ def read_vectors(path, dim: int, lowercase: bool = True, digits_to_zero: bool = 
         row = int(np.flatnonzero(~np.isfinite(matrix).all(axis=1))[0])
         raise WinnerError(f"{path}: the vector of '{words[row]}' holds inf or nan")
     return words, matrix
+
+
+def _check_fields(parts: list[str], dim: int, path, number: int) -> None:
+    """A line that is not a one-field word and `dim` numbers: fine when the word holds spaces, else an error."""
+    found = len(parts) - 1
+    if found > dim and not _all_numbers(parts[1:]):
+        return  # a word with spaces: its fields are not all numbers
+    if number == 1:
+        raise WinnerError(f"{where(path, 1)}: the vectors have dimension {found}, but features.word_dim is {dim}")
+    raise WinnerError(f"{where(path, number)}: expected a word and {dim} numbers, got {found} values")
 
 
 def _all_numbers(values) -> bool:

@@ -44,3 +44,44 @@ def decode(data: bytes, path) -> str:
 def read_text(path, what: str = "file", hint: str = "") -> str:
     """Every text file winner reads from a user goes through here, so that no read ends in a traceback."""
     return decode(read_bytes(path, what, hint), path)
+
+
+# The rule for lines, in every file and stream winner reads: a line ends at \n (a \r just before it
+# belongs to the line end), as editors and `wc -l` count lines. Python's str.splitlines() also ends
+# lines at the characters below, which appear inside real words (in the Common Crawl GloVe files) and
+# inside text pasted from word processors, and would shift every line number after them.
+OTHER_LINE_BREAKS = "\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+BOM = "\ufeff"  # a UTF-8 byte-order mark: dropped before the first line, by the utf-8-sig codec
+
+
+def lines(text: str) -> list[str]:
+    """The lines of `text` without their line ends: split at \n only, a \r before it dropped.
+
+    A final \n ends the last line rather than starting an empty one.
+    """
+    parts = text.split("\n")
+    if parts[-1] == "":
+        parts.pop()
+    if "\r" in text:
+        parts = [part[:-1] if part.endswith("\r") else part for part in parts]
+    return parts
+
+
+def line_end_removed(line: str) -> str:
+    """A line as a text stream yields it (opened with newline="\n"), without its \n or \r\n."""
+    if line.endswith("\n"):
+        line = line[:-1]
+        if line.endswith("\r"):
+            line = line[:-1]
+    return line
+
+
+def open_text(path):
+    """A large text file (.gz read through gzip) as a stream of lines in the line rule above:
+    UTF-8, a byte-order mark dropped, lines ended at \n only (strip them with line_end_removed)."""
+    import gzip
+    import io
+
+    if Path(path).suffix == ".gz":
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig", newline="\n")
+    return open(path, encoding="utf-8-sig", newline="\n")

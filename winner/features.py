@@ -15,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from winner.errors import WinnerError, read_text
+from winner.errors import WinnerError, lines, read_text
 from winner.gazetteer import BOUNDARY, CLASSES, Gazetteer
+from winner.keys import normalise_all, surface
 
 UNK, LEFT, RIGHT = "<unk>", "<s>", "</s>"
 SPECIALS = (UNK, LEFT, RIGHT)  # ids 0, 1, 2 in every vocabulary
@@ -27,37 +28,6 @@ CAPS_BOUNDARY = 0
 # With features.caps_uncased, one more class: in a sentence written all in lower case or all in
 # capitals the case of a word says nothing about it, and its lower or UPPER tokens take this class.
 CAPS_UNCASED = len(CAPS_CLASSES)
-
-_DIGIT = re.compile(r"\d")
-
-
-def normalise(token: str, lowercase: bool = True, digits_to_zero: bool = True) -> str:
-    """The vocabulary key of a token: 'Paris' -> 'paris', '1996' -> '0000'."""
-    if lowercase:
-        token = token.lower()
-    if digits_to_zero and _DIGIT.search(token):
-        token = _DIGIT.sub("0", token)
-    return token
-
-
-def normalise_all(tokens: list[str], lowercase: bool = True, digits_to_zero: bool = True) -> list[str]:
-    """normalise() of many tokens, in one pass over their joined text.
-
-    Tokens hold no line break, so joining them with one and splitting after
-    gives back one key per token (lowercasing a letter looks at its
-    neighbours only through cased letters, never across a line break). A
-    token that does hold one is caught by the count, and all are done one by one.
-    """
-    text = "\n".join(tokens)
-    if lowercase:
-        text = text.lower()
-    if digits_to_zero:
-        text = _DIGIT.sub("0", text)
-    keys = text.split("\n")
-    if len(keys) != len(tokens):
-        return [normalise(token, lowercase, digits_to_zero) for token in tokens]
-    return keys
-
 
 def word_endings(tokens: list[str], length: int, digits_to_zero: bool = True) -> list[str]:
     """The suffix feature's keys: the last `length` characters of each lowercased word."""
@@ -214,7 +184,7 @@ class Featurizer:
         """token_ids() of distinct token strings not met before."""
         keys = normalise_all(tokens, self.lowercase, self.digits_to_zero)
         word_id = self.vocab.index.get
-        columns = [[word_id(key, 0) for key in keys], list(map(caps_class, tokens))]
+        columns = [[word_id(key, 0) for key in keys], [caps_class(t if t.isascii() else surface(t)) for t in tokens]]
         if self.suffixes is None:
             columns.append([0] * len(tokens))
         else:
@@ -266,9 +236,7 @@ def load_featurizer(directory: Path, f) -> Featurizer:
     """The featurizer save_featurizer wrote, for the FeaturesConfig `f` the model was trained with."""
     def vocab(name: str) -> Vocab:
         path = directory / name
-        words = read_text(path, "file", ", but the model directory needs it").split("\n")
-        if words and words[-1] == "":
-            words.pop()
+        words = lines(read_text(path, "file", ", but the model directory needs it"))
         try:
             return Vocab(words)
         except ValueError as exc:
@@ -278,7 +246,7 @@ def load_featurizer(directory: Path, f) -> Featurizer:
     for name, wanted in (("places", f.gazetteer), ("seen", f.train_gazetteer), ("other", f.other_gazetteer)):
         if wanted:
             path = directory / f"gazetteer-{name}.txt"
-            lines = read_text(path, "file", ", but the model directory needs it").splitlines()
-            gazetteers[name] = Gazetteer((tuple(line.split(" ")) for line in lines), normalised=True)
+            names = lines(read_text(path, "file", ", but the model directory needs it"))
+            gazetteers[name] = Gazetteer((tuple(line.split(" ")) for line in names), normalised=True)
     return Featurizer(vocab("vocab.txt"), f.half_window, f.lowercase, f.digits_to_zero,
                       vocab("suffixes.txt") if f.suffix_dim else None, f.suffix_length, gazetteers, f.caps_uncased)

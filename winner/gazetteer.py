@@ -24,7 +24,8 @@ from typing import Iterable
 import numpy as np
 
 from winner.corpus import Sentence, split
-from winner.errors import WinnerError, read_text
+from winner.errors import WinnerError, lines, read_text
+from winner.keys import normalise_all
 from winner.metrics import chunks
 
 CLASSES = ("<boundary>", "none", "begin", "inside")
@@ -32,14 +33,17 @@ BOUNDARY, NONE, BEGIN, INSIDE = range(4)
 
 
 class Gazetteer:
-    """Names as lowercase token tuples, indexed by their first token."""
+    """Names as token tuples of vocabulary keys (lowercase, normal form C: winner.keys), indexed by
+    their first token."""
 
     def __init__(self, names: Iterable[tuple[str, ...]], normalised: bool = False):
         """normalised: the names are already lowercase, distinct and sorted (as save() writes them)."""
         if normalised:
             self.names = list(names)
         else:
-            self.names = sorted({tuple(t.lower() for t in name) for name in names if name})
+            names = [name for name in names if name]
+            keys = iter(normalise_all([token for name in names for token in name], True, False))
+            self.names = sorted({tuple(next(keys) for _ in name) for name in names})
         self.lengths: dict[str, list[int]] = {}
         for name in self.names:
             self.lengths.setdefault(name[0], []).append(len(name))
@@ -52,7 +56,7 @@ class Gazetteer:
 
     def classes(self, tokens: list[str]) -> list[int]:
         """NONE, BEGIN or INSIDE for every token of one sentence: greedy longest match from the left."""
-        return self.classes_flat([t.lower() for t in tokens], np.array([len(tokens)])).tolist()
+        return self.classes_flat(normalise_all(tokens, True, False), np.array([len(tokens)])).tolist()
 
     def classes_flat(self, lower: list[str], lengths: np.ndarray) -> np.ndarray:
         """classes() of sentences laid end to end: `lower` their lowercased tokens, `lengths` (S,) their lengths.
@@ -89,7 +93,7 @@ class Gazetteer:
     def load(cls, path) -> "Gazetteer":
         """One name per line; its tokens are found as `winner predict` finds them in raw text."""
         text = read_text(path, "gazetteer file", " (build it with 'make gazetteer')")
-        return cls(tuple(split(line)) for line in text.splitlines() if line.strip())
+        return cls(tuple(split(line)) for line in lines(text) if line.strip())
 
 
 def entities_in(sentence: Sentence) -> list[tuple[str, tuple[str, ...]]]:
@@ -126,7 +130,7 @@ def held_out_classes(sentences: list[Sentence], target: str, folds: int = 5) -> 
     for fold in range(folds):
         inside = [i for i, s in enumerate(sentences) if s.doc % folds == fold]
         lengths = np.array([len(sentences[i].tokens) for i in inside], np.int64)
-        lower = [t.lower() for i in inside for t in sentences[i].tokens]
+        lower = normalise_all([t for i in inside for t in sentences[i].tokens], True, False)
         bounds = np.cumsum(lengths)[:-1]
         outside = [e for s, found in zip(sentences, entities) if s.doc % folds != fold for e in found]
         for name, names in from_entities(outside, target).items():

@@ -22,7 +22,7 @@ import numpy as np
 
 from winner import checkpoint, model, recipe
 from winner.corpus import read_conll
-from winner.errors import WinnerError, read_text, where
+from winner.errors import WinnerError, lines as text_lines, read_text, where
 
 INSTALL_HINT = "pip install 'winner[plot]'"
 
@@ -43,7 +43,7 @@ class Run:
 def read_metrics(path: Path) -> list[dict]:
     text = read_text(path, "metrics file", " (is this a run directory written by 'winner train'?)")
     rows = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(text_lines(text), start=1):
         try:
             row = json.loads(line)
         except json.JSONDecodeError:

@@ -23,7 +23,7 @@ import numpy as np
 
 from winner import __version__, casing, checkpoint, config as config_module, consistency, metrics, model, recipe
 from winner.corpus import read_conll
-from winner.errors import WinnerError, read_text
+from winner.errors import WinnerError, lines as text_lines, read_text
 from winner.features import save_featurizer
 from winner.train import DevSet, EpochResult, Progress, evaluate as evaluate_dev, train_epochs
 
@@ -91,7 +91,7 @@ class _StopRequest:
 
 def _read_rows(path: Path, upto: int) -> list[dict]:
     """The metrics rows of epochs 1 .. upto: later ones belong to epochs a resumed run trains again."""
-    lines = read_text(path, "metrics file of the run to resume").splitlines()
+    lines = text_lines(read_text(path, "metrics file of the run to resume"))
     rows = []
     for number, line in enumerate(lines, start=1):
         try:
