@@ -22,7 +22,7 @@ from winner import breakdown, checkpoint, recipe
 from winner.casing import recase, sentence_casing
 from winner.cli import app
 from winner.config import Config
-from winner.corpus import read_conll
+from winner.corpus import Sentence, read_conll
 from winner.features import Featurizer, Vocab
 from winner.metrics import chunks
 
@@ -200,3 +200,9 @@ def test_breakdown_agrees_with_the_plain_rule_and_adds_up(in_repo_root):
             assert tuple(map(sum, zip(*map(counts, kind.values())))) == (total.gold, total.predicted, total.correct)
             for name, scores in kind.items():
                 assert counts(scores) == plain.get(name, (0, 0, 0)), (trial, name)
+
+
+def test_training_names_round_trip_names_holding_unicode_line_breaks(tmp_path):
+    names = breakdown.training_names([Sentence(["Saint\u2028Malo", "x\u0085y"], ["B-LOC", "B-LOC"])], "LOC")
+    (tmp_path / breakdown.NAMES_FILE).write_text(breakdown.names_text(names), encoding="utf-8")
+    assert breakdown.read_names(tmp_path) == {"saint\u2028malo", "x\u0085y"}

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from winner.casing import SENTENCE_CASINGS, sentence_casing
-from winner.errors import read_text
+from winner.errors import lines, read_text
 from winner.gazetteer import names_in
 from winner.metrics import Scores
 
@@ -47,11 +47,15 @@ def names_text(names: list[str]) -> str:
 
 
 def read_names(model_dir) -> set[str] | None:
-    """The training names a model directory records, or None when it records none (an older model)."""
+    """The training names a model directory records, or None when it records none (an older model).
+
+    Lines end at \n only (winner.errors.lines), as everywhere winner reads text: a token may hold
+    U+2028 or U+0085. An unreadable file, or one that is not UTF-8, is a WinnerError naming it.
+    """
     path = Path(model_dir) / NAMES_FILE
     if not path.is_file():
         return None
-    return set(read_text(path, "training names file").splitlines())
+    return set(lines(read_text(path, "training names file")))
 
 
 def unavailable(model_dir) -> str:
