@@ -19,8 +19,11 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed-runtime
 
 install: $(VENV)/.installed-runtime
 
+# --overwrite: `make train` is the README's first command and must work as written every time;
+# it rebuilds the demo model in runs/default from scratch, so replacing that run is what it means.
+# A user's own `winner train` into a run directory that holds a run is refused instead.
 train: $(VENV)/.installed-runtime
-	$(BIN)/winner train configs/default.yaml
+	$(BIN)/winner train configs/default.yaml --overwrite
 	$(BIN)/winner predict "$(SENTENCE)"
 
 test: $(VENV)/.installed-test

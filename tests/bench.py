@@ -77,7 +77,7 @@ def bench_training(runs: int) -> None:
     ours = []
     for i in range(runs):
         run_dir = OUT / f"train-{i}"
-        run([*WINNER, "train", "configs/bench.yaml", f"output.run_dir={run_dir}"])
+        run([*WINNER, "train", "configs/bench.yaml", f"output.run_dir={run_dir}", "--overwrite"])
         ours.append(training_throughput(run_dir))
     print(f"1. training throughput, configs/bench.yaml: {median(ours):,.0f} windows/s ({spread(ours)})")
     python = reference_python()
@@ -98,7 +98,7 @@ def bench_conll_training(runs: int) -> Path:
     times, f1 = [], None
     run_dir = OUT / "conll2003"
     for _ in range(runs):
-        times.append(wall([*WINNER, "train", "configs/conll2003.yaml", f"output.run_dir={run_dir}"]))
+        times.append(wall([*WINNER, "train", "configs/conll2003.yaml", f"output.run_dir={run_dir}", "--overwrite"]))
         f1 = json.loads((run_dir / "model-best" / "meta.json").read_text())["dev"]["f1"]
     print(f"2. winner train configs/conll2003.yaml: {median(times):.1f} s wall ({spread(times, '{:.1f}')}); "
           f"dev LOC F1 {f1:.4f}")
@@ -174,7 +174,7 @@ print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 
 def bench_memory() -> None:
     kib = int(run([sys.executable, "-c", PEAK, *WINNER, "train", "configs/conll2003.yaml",
-                   f"output.run_dir={OUT / 'memory'}"]).stdout)
+                   f"output.run_dir={OUT / 'memory'}", "--overwrite"]).stdout)
     print(f"5. peak memory of winner train configs/conll2003.yaml: {kib / 1024:.0f} MiB (max RSS)")
 
 
@@ -197,7 +197,7 @@ def main() -> None:
         if model_dir is not None:
             bench_tagging(model_dir, "configs/conll2003.yaml model", args.runs)
     default_model = OUT / "default" / "model-best"
-    run([*WINNER, "train", "configs/default.yaml", f"output.run_dir={OUT / 'default'}"])
+    run([*WINNER, "train", "configs/default.yaml", f"output.run_dir={OUT / 'default'}", "--overwrite"])
     bench_startup(default_model, max(args.runs, 7))
     if have_conll and VECTORS.is_file() and GAZETTEER.is_file():
         bench_memory()

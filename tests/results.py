@@ -52,7 +52,7 @@ CASINGS = (None, "lower", "upper")  # dev as it is, then re-cased by `winner eva
 
 def train(config: str, overrides: list[str], seed: int, run_dir: Path) -> tuple[dict, float]:
     command = [sys.executable, "-m", "winner", "train", config, *overrides, f"train.seed={seed}",
-               f"output.run_dir={run_dir}"]
+               f"output.run_dir={run_dir}", "--overwrite"]  # a rerun of make results replaces its runs
     started = time.perf_counter()
     result = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
     seconds = time.perf_counter() - started

@@ -163,7 +163,8 @@ def test_eval_label_map_renames_corpus_types(model_best, tmp_path):
     assert "-LOC" not in renamed.read_text(encoding="utf-8")
 
     original = json.loads(invoke("eval", model_best, SAMPLE_DEV, "--format", "json").stdout)
-    unmapped = json.loads(invoke("eval", model_best, renamed, "--format", "json").stdout)
+    assert invoke("eval", model_best, renamed, "--format", "json").exit_code == 1  # no LOC entity: an error
+    unmapped = json.loads(invoke("eval", model_best, renamed, "--format", "json", "--allow-no-gold").stdout)
     result = invoke("eval", model_best, renamed, "--format", "json", "--label-map", "location=LOC")
     assert result.exit_code == 0, result.output
     mapped = json.loads(result.stdout)

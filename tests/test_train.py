@@ -1,6 +1,6 @@
-"""The training loop on the sample corpus: sampling, stopping, freezing.
+"""The training loop on the sample corpus: sampling, stopping, freezing, the divergence rule.
 
-(Divergence is tested through the CLI in test_reliability.py.)
+(Divergence through the CLI is tested in test_reliability.py.)
 """
 
 import dataclasses
@@ -8,7 +8,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from winner import config as config_module, recipe, train
+from winner import config as config_module, model, recipe, train
 from winner.errors import WinnerError
 
 
@@ -85,3 +85,43 @@ def test_no_target_entities_is_a_clear_error(tmp_path):
     cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, train=str(corpus), dev=str(corpus)))
     with pytest.raises(WinnerError, match="no 'LOC' entities"):
         recipe.prepare(cfg, np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("values, margin, blown", [
+    (0.0, 1.0, False), (-1.0e6, 1.0, False), (1.0e6, 1.0, False), (np.array([3.0, -1.5e6]), 1.0, True),
+    (1.5e6, 2.0, False), (2.5e6, 2.0, True), (float("nan"), 1.0, True), (np.array([1.0, np.inf]), 1.0, True),
+    (np.array([], dtype=np.float32), 1.0, False),
+])
+def test_the_divergence_rule_is_a_bound_in_margins(values, margin, blown):
+    assert train.blown_up(values, margin) == blown
+
+
+def test_parameters_far_beyond_their_scale_stop_training_at_the_first_step(prepared):
+    """Scores near 1e8 overflow nothing in float32, yet the run has blown up: it stops at once."""
+    params = {k: v.copy() for k, v in prepared.params.items()}
+    params["u"] *= np.float32(1e9)
+    steps = []
+    results = list(train.train_epochs(params, prepared.train, prepared.dev, sample_config(epochs=3).train, "tanh",
+                                      np.random.default_rng(0), on_step=lambda *args: steps.append(args)))
+    assert len(results) == 1 and results[0].diverged and "train.lr" in results[0].stop_reason
+    assert steps == []  # the first step's loss was beyond the bound
+    assert np.isfinite(results[0].loss) and all(np.isfinite(p).all() for p in params.values())
+
+
+def test_dev_scores_beyond_the_bound_stop_training_though_the_loss_is_small(prepared, monkeypatch):
+    params = {k: v.copy() for k, v in prepared.params.items()}
+    steps = int(np.ceil(prepared.train.positive.sum() / sample_config().train.batch_size))
+    real, calls = model.loss_and_grads, []
+
+    def blows_up_after_the_last_step_of_epoch_two(params, *args, **kwargs):
+        out = real(params, *args, **kwargs)
+        calls.append(1)
+        if len(calls) == 2 * steps:
+            params["u"] *= np.float32(1e9)  # after the step's loss was computed
+        return out
+
+    monkeypatch.setattr(model, "loss_and_grads", blows_up_after_the_last_step_of_epoch_two)
+    results = list(train.train_epochs(params, prepared.train, prepared.dev, sample_config(epochs=4).train, "tanh",
+                                      np.random.default_rng(0)))
+    assert [r.diverged for r in results] == [False, True]
+    assert not train.blown_up(results[1].loss, 1.0) and not results[1].is_best

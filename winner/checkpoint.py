@@ -93,6 +93,22 @@ def recover(path) -> None:
         _remove(leftover)
 
 
+def present(path) -> bool:
+    """Is there something at `path`, or moved aside by a crash for recover() to put back?"""
+    path = Path(path)
+    return os.path.lexists(path) or bool(_siblings(path, "old"))
+
+
+def remove(path) -> None:
+    """Delete `path` (a file or a directory) and whatever crashed saves left beside it."""
+    path = Path(path)
+    for found in [path, *_siblings(path, "old"), *_siblings(path, "tmp")]:
+        if found.is_dir() and not found.is_symlink():
+            shutil.rmtree(found)
+        elif os.path.lexists(found):
+            found.unlink()
+
+
 def write_atomic(path: Path, text: str) -> None:
     """Write a text file through a temporary sibling and a rename: never half-written."""
     tmp = _sibling(path, "tmp")

@@ -110,6 +110,9 @@ def train(
     overrides: Optional[List[str]] = typer.Argument(None, help="section.key=value, value parsed as YAML, e.g. train.lr=0.1"),
     resume: bool = typer.Option(False, "--resume", help="Continue RUN_DIR/model-last where it stopped (same settings; "
                                                         "train.epochs and train.patience may change)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace the run RUN_DIR holds (its model-best, "
+                                                              "model-last and metrics.jsonl); without it, or "
+                                                              "--resume, such a RUN_DIR is refused."),
 ):
     """Train a model; keeps RUN_DIR/model-best, RUN_DIR/model-last and RUN_DIR/metrics.jsonl.
 
@@ -117,7 +120,7 @@ def train(
     """
     from winner.run import run_training
 
-    best = run_training(config, overrides or [], log=err, resume=resume)
+    best = run_training(config, overrides or [], log=err, resume=resume, overwrite=overwrite)
     typer.echo(best)
 
 
@@ -140,6 +143,7 @@ def evaluate(
     label_map: Optional[List[str]] = typer.Option(None, "--label-map", help="CORPUS_TYPE=MODEL_TYPE, repeatable, e.g. location=LOC."),
     scheme: str = typer.Option("auto", "--scheme", help="Tag scheme of DATA_FILE: auto, iob1, iob2 or iobes."),
     errors: Optional[int] = typer.Option(None, "--errors", min=0, metavar="N", help="Also list up to N false positives and N false negatives, most confident first."),
+    allow_no_gold: bool = typer.Option(False, "--allow-no-gold", help="Score DATA_FILE even if it holds no gold entity of the model's type (otherwise an error)."),
     breakdown: bool = typer.Option(False, "--breakdown", help="Also score slices: entities whose string the model saw as the target in training or not, and sentences in mixed case, lower case, upper case. A slice's recall counts its gold entities, its precision the predicted entities whose own string and sentence fall in it."),
     casing: Optional[str] = typer.Option(None, "--casing", metavar="lower|upper", help="Put every token of DATA_FILE in lower or upper case before tagging."),
 ):
@@ -154,7 +158,7 @@ def evaluate(
         raise WinnerError(f"--scheme '{scheme}': expected {', '.join(SCHEMES[:-1])} or {SCHEMES[-1]}")
     if casing is not None and casing not in RECASINGS:
         raise WinnerError(f"--casing '{casing}': expected {' or '.join(RECASINGS)}")
-    scored = run.score_file(model_dir, data_file, _label_map(label_map), scheme, casing)
+    scored = run.score_file(model_dir, data_file, _label_map(label_map), scheme, allow_no_gold, casing)
     result = run.evaluate(scored)
     found = sliced = None
     if errors is not None:

@@ -32,7 +32,9 @@ class SparseRows(NamedTuple):
 
 def lookup_forward(table: np.ndarray, ids: np.ndarray):
     """table (V, d), ids (N, w) -> out (N, w*d)."""
-    out = np.take(table, ids, axis=0).reshape(len(ids), -1)  # (N, w*d); np.take gathers rows faster than table[ids]
+    # (N, w*d), the width spelled out so that N = 0 (a line without tokens) works too;
+    # np.take gathers rows faster than table[ids].
+    out = np.take(table, ids, axis=0).reshape(len(ids), ids.shape[1] * table.shape[1])
     return out, (ids, table.shape[1])
 
 

@@ -4,6 +4,7 @@ config's sections meet."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +32,24 @@ class Prepared:
 def inside_target(sentences: list[Sentence], target: str) -> np.ndarray:
     """(N,) bool: is each token inside an entity of the target type?"""
     return np.array([parse_tag(t)[1] == target for s in sentences for t in s.tags], dtype=bool)
+
+
+def require_target(sentences: list[Sentence], target: str, path, why: str, hint: str) -> None:
+    """Raise WinnerError when no sentence of the file at `path` holds an entity of the target type.
+
+    The message says why that is fatal, which entity types the file does
+    have (conlleval's chunk rules, after any label map) and what to check:
+    a file whose type is spelled differently (`location`) otherwise scores
+    F1 0 or trains a model that tags nothing, without a word.
+    """
+    counts = Counter(kind for s in sentences for kind, _, _ in metrics.chunks(s.tags))
+    if counts[target]:
+        return
+    found = ", ".join(f"{kind} ({n:,})" for kind, n in sorted(counts.items(), key=lambda c: (-c[1], c[0])))
+    raise WinnerError(f"{path}: no '{target}' entities: {why}; the file's entity types: {found or 'none'} ({hint})")
+
+
+CONFIG_HINT = "check data.target and data.label_map"
 
 
 def make_windows(featurizer: Featurizer, sentences: list[Sentence], target: str, gazetteer_classes=None) -> Windows:
@@ -68,7 +87,9 @@ def make_featurizer(f, train_sentences: list[Sentence], target: str, vector_word
 def prepare(config: Config, rng: np.random.Generator) -> Prepared:
     d, f, m = config.data, config.features, config.model
     train_sentences = read_conll(d.train, d.scheme, d.label_map)
+    require_target(train_sentences, d.target, d.train, "training cannot learn the target type", CONFIG_HINT)
     dev_sentences = read_conll(d.dev, d.scheme, d.label_map)
+    require_target(dev_sentences, d.target, d.dev, "dev cannot pick the threshold or the best epoch", CONFIG_HINT)
     notes = []
     read = len(train_sentences)
     train_sentences = casing.augment(train_sentences, {"lower": d.case_augment_lower, "upper": d.case_augment_upper},
@@ -81,9 +102,6 @@ def prepare(config: Config, rng: np.random.Generator) -> Prepared:
     featurizer = make_featurizer(f, train_sentences, d.target, vector_words)
     held_out = gazetteer.held_out_classes(train_sentences, d.target) if featurizer.gazetteers else None
     train = make_windows(featurizer, train_sentences, d.target, held_out)
-    if not train.positive.any():
-        raise WinnerError(f"{d.train}: no '{d.target}' entities: training cannot learn the target type "
-                          f"(check data.target and data.label_map)")
     dev = make_dev(featurizer, dev_sentences, d.target, config.decode.document_consistency)
     vocab = featurizer.vocab
     tables = {}

@@ -29,6 +29,7 @@ from winner.train import DevSet, EpochResult, Progress, evaluate as evaluate_dev
 
 # Settings --resume lets differ from the saved config: they do not change what an epoch computes.
 RESUMABLE = ("train.epochs", "train.patience", "output.run_dir")  # a run directory may have been moved
+RUN_FILES = ("model-best", "model-last", "metrics.jsonl")  # what a training run keeps in output.run_dir
 
 
 def _meta(cfg, result: EpochResult | None, threshold: float) -> dict:
@@ -142,28 +143,54 @@ def _resume(config_path, cfg, run_dir: Path, prepared, rng: np.random.Generator)
     return Progress.from_json(state, accumulators), rows
 
 
+def _refuse_to_replace(run_dir: Path, resume: bool, overwrite: bool) -> None:
+    """A run directory that holds a run is continued (--resume) or replaced (--overwrite), never
+    replaced without a word: its model-best may be the better model. Checked before anything in
+    the directory is touched (a crash-left model counts, see checkpoint.present)."""
+    if resume and overwrite:
+        raise WinnerError("--resume and --overwrite: give one of them (continue the run, or replace it)")
+    if resume or overwrite:
+        return
+    found = [name for name in RUN_FILES if checkpoint.present(run_dir / name)]
+    if found:
+        raise WinnerError(f"{run_dir}: holds a training run ({', '.join(found)}); add --resume to continue it, "
+                          f"--overwrite to replace it, or set another output.run_dir")
+
+
 def _best_row(rows: list[dict]) -> dict | None:
     return next((row for row in reversed(rows) if row.get("is_best")), None)
 
 
-def run_training(config_path, overrides, log: Callable[[str], None] = print, resume: bool = False) -> str:
+def run_training(config_path, overrides, log: Callable[[str], None] = print, resume: bool = False,
+                 overwrite: bool = False) -> str:
     """Train as the config says; returns a one-line summary of the best epoch.
 
     resume: continue the run in output.run_dir from its model-last, with the
     same settings (train.epochs and train.patience may change).
+    overwrite: replace the run output.run_dir holds (its model-best,
+    model-last and metrics.jsonl are deleted once the config and data have
+    passed every check). Without either, a run directory that holds a run
+    is refused (WinnerError).
     """
     from tqdm import tqdm
 
     started = time.perf_counter()
     cfg = config_module.load(config_path, overrides)
     config_module.check_paths(cfg, str(config_path))
+    run_dir = Path(cfg.output.run_dir)
+    _refuse_to_replace(run_dir, resume, overwrite)
     rng = np.random.default_rng(cfg.train.seed)
     prepared = recipe.prepare(cfg, rng)
-    run_dir = Path(cfg.output.run_dir)
-    last_dir, best_dir, metrics_path = run_dir / "model-last", run_dir / "model-best", run_dir / "metrics.jsonl"
+    best_dir, last_dir, metrics_path = (run_dir / name for name in RUN_FILES)
+    replaced = [name for name in RUN_FILES if checkpoint.present(run_dir / name)] if overwrite else []
     for path in (last_dir, best_dir, metrics_path):  # after a crash, before anything reads them
-        checkpoint.recover(path)
+        if overwrite:
+            checkpoint.remove(path)
+        else:
+            checkpoint.recover(path)
     progress, rows = _resume(config_path, cfg, run_dir, prepared, rng) if resume else (Progress(), [])
+    if replaced:
+        log(f"--overwrite: deleted {', '.join(replaced)} of the run in {run_dir}")
     for note in prepared.notes:
         log(note)
     if resume:
@@ -216,7 +243,7 @@ def run_training(config_path, overrides, log: Callable[[str], None] = print, res
         except KeyboardInterrupt:
             bar.clear()
             if progress.step:  # inside an epoch: model-last gets this step's parameters
-                threshold, scores, accuracy = evaluate_dev(params, prepared.dev, cfg.model.activation)
+                threshold, scores, accuracy, _ = evaluate_dev(params, prepared.dev, cfg.model.activation)
                 save_last({**_meta(cfg, None, threshold), "epoch": progress.epoch, "step": progress.step,
                            "dev": scores.as_dict(), "dev_token_accuracy": accuracy, "interrupted": True})
             write_rows()  # exists even when no epoch has finished
@@ -238,13 +265,20 @@ class ScoredFile:
     scores: np.ndarray  # (N,) one per token of the file
 
 
-def score_file(model_dir, data_file, label_map: dict, scheme: str = "auto", recase: str | None = None) -> ScoredFile:
+def score_file(model_dir, data_file, label_map: dict, scheme: str = "auto", allow_no_gold: bool = False,
+               recase: str | None = None) -> ScoredFile:
     """Read a model and a CoNLL file and score every token's window, as `winner eval` decides.
 
-    recase 'lower' or 'upper' puts every token of the file in that casing first (winner/casing.py).
+    Raises WinnerError when the file holds no entity of the model's target
+    type, naming the types it has, unless allow_no_gold. recase 'lower' or
+    'upper' puts every token of the file in that casing first (winner/casing.py).
     """
     loaded = checkpoint.load(model_dir)
     sentences = read_conll(data_file, scheme, {**loaded.config.data.label_map, **label_map})
+    if not allow_no_gold:
+        recipe.require_target(sentences, loaded.target, data_file, "there is nothing to score against",
+                              f"map the file's type to the model's with --label-map, e.g. --label-map "
+                              f"location={loaded.target}, or add --allow-no-gold to score a file without gold entities")
     if recase is not None:
         sentences = casing.recase(sentences, recase)
     dev = recipe.make_dev(loaded.featurizer, sentences, loaded.target, loaded.config.decode.document_consistency)

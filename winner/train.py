@@ -50,7 +50,7 @@ class EpochResult:
     token_accuracy: float
     is_best: bool
     stop_reason: str | None = None  # set on the last epoch when training stops early
-    diverged: bool = False  # the loss, a parameter or a dev score is inf or nan: training stops
+    diverged: bool = False  # training has blown up (see `blown_up`): it stops
 
 
 @dataclass
@@ -99,12 +99,31 @@ def corrupt(data: Windows, batch: np.ndarray, k: int, how: str,
     return windows
 
 
-def evaluate(params, dev: DevSet, activation: str) -> tuple[float, metrics.Scores, float]:
-    """Dev threshold, entity scores at it, token accuracy."""
-    scores = consistency.smooth(model.score(params, dev.windows.ids, activation), dev.groups, dev.consistency)
+# Training has diverged when the hinge loss of a step or of an epoch, or any dev score, is larger in size
+# than DIVERGENCE_BOUND x train.margin, or when any of them or any parameter is NaN or infinite. A
+# margin-m hinge keeps healthy scores within a few margins (a few units on CoNLL-2003), so the bound
+# is met only by a run that has blown up, whether or not its floats have overflowed yet: where they
+# overflow depends on the CPU and BLAS kernel, the bound does not.
+DIVERGENCE_BOUND = 1e6
+
+
+def blown_up(values, margin: float) -> bool:
+    """Is any loss or score in `values` (a float, or an array or list of any shape, in the units of
+    the margin) NaN, infinite or beyond DIVERGENCE_BOUND x margin?"""
+    # A float (every step's loss) skips numpy, 0.1 us instead of 20; the max is NaN if any value is.
+    largest = abs(values) if isinstance(values, float) else float(np.max(np.abs(values), initial=0.0))
+    return not largest <= DIVERGENCE_BOUND * margin
+
+
+def evaluate(params, dev: DevSet, activation: str) -> tuple[float, metrics.Scores, float, float]:
+    """Dev threshold, entity scores at it, token accuracy, and the largest |score| before document
+    consistency (NaN if a score is NaN), for the divergence check."""
+    raw = model.score(params, dev.windows.ids, activation)  # (N,)
+    scores = consistency.smooth(raw, dev.groups, dev.consistency)
     threshold, result = metrics.best_threshold(scores, dev.scorer)
     accuracy = metrics.token_accuracy(dev.windows.positive, scores > threshold)
-    return threshold, result, accuracy
+    largest = float(np.max(np.abs(raw))) if raw.size else 0.0
+    return threshold, result, accuracy, largest
 
 
 def train_epochs(params: dict, data: Windows, dev: DevSet, cfg: TrainConfig, activation: str,
@@ -142,21 +161,24 @@ def train_epochs(params: dict, data: Windows, dev: DevSet, cfg: TrainConfig, act
             losses.append(float(loss))
             progress.step += 1
             windows += len(batch) * (1 + cfg.k)
+            if blown_up(losses[-1], cfg.margin):  # stop at once: later steps only blow up further
+                break
             if on_step is not None:
                 on_step(epoch, loss, windows / max(time.perf_counter() - started, 1e-9))
         seconds = time.perf_counter() - started
         loss = float(np.mean(losses))
-        threshold, result, accuracy = evaluate(params, dev, activation)
-        # The loss can stay finite while the parameters or the scores overflow (a nan score
-        # never violates the margin); a nan or inf dev score makes the threshold non-finite.
-        diverged = not (np.isfinite(loss) and np.isfinite(threshold)
-                        and all(np.isfinite(p).all() for p in params.values()))
+        threshold, result, accuracy, largest = evaluate(params, dev, activation)
+        # The loss can stay small while the parameters or the scores overflow (a NaN score
+        # never violates the margin), hence the dev scores and the parameters are checked too.
+        diverged = (blown_up(losses, cfg.margin) or blown_up(largest, cfg.margin) or not np.isfinite(threshold)
+                    or not all(np.isfinite(p).all() for p in params.values()))
         is_best = result.f1 > progress.best_f1 and not diverged
         progress.best_f1, progress.since_best = (result.f1, 0) if is_best else (progress.best_f1, progress.since_best + 1)
         progress.epoch, progress.step, progress.epoch_rng, progress.losses = epoch, 0, None, []
         stop = None
         if diverged:
-            stop = "the loss, the parameters or the dev scores are not finite: lower train.lr"
+            stop = (f"the hinge loss or a dev score is beyond {DIVERGENCE_BOUND:g} x train.margin, or a value is "
+                    f"not finite: lower train.lr (now {cfg.lr:g})")
         elif cfg.patience and progress.since_best >= cfg.patience and epoch < cfg.epochs:
             stop = f"early stop: no better dev F1 for {cfg.patience} epochs"
         yield EpochResult(epoch, loss, windows / max(seconds, 1e-9), seconds, threshold, result,
