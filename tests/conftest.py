@@ -1,21 +1,19 @@
 """Fixtures shared by the test files."""
 
-import os
 from pathlib import Path
 
 import pytest
 
-from winner.cli import THREAD_VARIABLES, usable_cores
+from winner import threads
 
 REPO = Path(__file__).resolve().parents[1]
 
 # One BLAS thread count for the whole session, in this process and in every `python -m winner` it
-# starts: the count the CLI would choose (a count set in the environment, else the usable cores).
+# starts: the count the CLI would choose (a count set in the environment, else 1: winner.threads).
 # numpy reads it once, when it loads (after this file, as the test modules import it). The CLI run
 # in-process sets it too, but too late for this process, and subprocesses would otherwise inherit
 # its setting or not depending on the order the tests ran in.
-for _name in THREAD_VARIABLES:
-    os.environ.setdefault(_name, str(usable_cores()))
+threads.configure()
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from winner import config as config_module, gates, model, recipe, train
+from winner import config as config_module, gates, model, objectives, recipe
 from winner.optim import Optimizer
 
 
@@ -41,7 +41,7 @@ def main() -> None:
     for start in range(0, len(order), t.batch_size):
         batch = order[start: start + t.batch_size]
         true = timed("sample windows", data.take, batch)
-        corrupt = timed("sample windows", train.corrupt, data, batch, t.k, t.corruption, negatives,
+        corrupt = timed("sample windows", objectives.corrupt, data, batch, t.k, t.corruption, negatives,
                         params["E_word"].shape[0], rng)
         both = timed("sample windows", lambda: {k: np.concatenate([true[k], corrupt[k]]) for k in true})
         parts, caches = [], []

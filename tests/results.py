@@ -2,15 +2,18 @@
 
 Trains every recipe below with seeds 0, 1 and 2 on CoNLL-2003 and prints a
 Markdown table of dev LOC precision, recall and F1 (mean ± sd over the seeds,
-each the best epoch's, as `winner train` picks it) and training wall time.
-Each row's command reproduces one seed. Writes only under runs/results/.
-Tune on dev only: nothing here reads the test split.
+each the best epoch's, as `winner train` picks it), for the cross-entropy
+recipes also the dev F1 of PER, ORG and MISC and of all types together, the
+training wall time (median over the seeds) and the training throughput
+(windows through forward, backward and update per second, mean over epochs
+and seeds). Each row's command reproduces one seed. Writes only under
+runs/results/. Tune on dev only: nothing here reads the test split.
 
 With --breakdown, each trained model is also evaluated with
 `winner eval --breakdown` on dev as it is, lowercased and uppercased
 (`--casing lower|upper`), and the table gains the F1 of LOC names seen and
 not seen in training and the F1 on the re-cased dev files (means over the
-seeds). --row N (repeatable) trains only those rows.
+seeds).
 """
 
 from __future__ import annotations
@@ -27,12 +30,16 @@ REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "runs" / "results"
 FINAL = "configs/conll2003.yaml"
 NO_VECTORS = "configs/conll2003-novectors.yaml"
+TYPES = "configs/conll2003-types.yaml"
 CASED_ROBUST = "configs/conll2003-cased-robust.yaml"
 
-# (row label, config, overrides): the final recipe, the recipe without vectors, then one ablation a row.
+# (row label, config, overrides): the final recipe, the recipe without vectors, the two cross-entropy
+# recipes, then one ablation a row.
 RECIPES = [
-    ("final recipe", FINAL, []),
+    ("final recipe (max-margin)", FINAL, []),
     ("final recipe without pretrained vectors", NO_VECTORS, []),
+    ("cross-entropy, 2 classes (O, LOC)", TYPES, ["data.types=null"]),
+    ("cross-entropy, all types (O, LOC, MISC, ORG, PER)", TYPES, []),
     ("− document consistency", FINAL, ["decode.document_consistency=0"]),
     ("− names of other types seen in training", FINAL, ["features.other_gazetteer=false"]),
     ("− names seen in training (both kinds)", FINAL, ["features.train_gazetteer=false", "features.other_gazetteer=false"]),
@@ -50,7 +57,8 @@ RECIPES = [
 CASINGS = (None, "lower", "upper")  # dev as it is, then re-cased by `winner eval --casing`
 
 
-def train(config: str, overrides: list[str], seed: int, run_dir: Path) -> tuple[dict, float]:
+def train(config: str, overrides: list[str], seed: int, run_dir: Path) -> tuple[dict, float, float]:
+    """(model-best's meta.json, wall seconds, mean windows/s over the epochs) of one training run."""
     command = [sys.executable, "-m", "winner", "train", config, *overrides, f"train.seed={seed}",
                f"output.run_dir={run_dir}", "--overwrite"]  # a rerun of make results replaces its runs
     started = time.perf_counter()
@@ -58,7 +66,9 @@ def train(config: str, overrides: list[str], seed: int, run_dir: Path) -> tuple[
     seconds = time.perf_counter() - started
     if result.returncode != 0:
         sys.exit(f"results: {' '.join(command)} failed:\n{result.stderr}")
-    return json.loads((run_dir / "model-best" / "meta.json").read_text())["dev"], seconds
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    speed = statistics.mean(row["windows_per_s"] for row in rows)
+    return json.loads((run_dir / "model-best" / "meta.json").read_text()), seconds, speed
 
 
 def evaluate(model_dir: Path, dev: str, casing: str | None) -> dict:
@@ -95,24 +105,30 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--rows", type=int, default=len(RECIPES), help="only the first N rows")
-    parser.add_argument("--row", type=int, action="append", help="only row N (0-based; repeatable)")
+    parser.add_argument("--only", type=int, nargs="+", help="only these rows (0 is the first)")
     parser.add_argument("--breakdown", action="store_true", help="add seen/unseen and lowercased/uppercased F1")
     args = parser.parse_args()
     extra = "seen F1 | unseen F1 | lowercased dev F1 | uppercased dev F1 | " if args.breakdown else ""
-    print(f"| recipe | dev LOC P | dev LOC R | dev LOC F1 | per-seed F1 | {extra}train s | command (seed 0) |")
-    print("| --- " * (7 + 4 * args.breakdown) + "|")
-    rows = args.row if args.row else range(min(args.rows, len(RECIPES)))
-    for index in rows:
+    print("| recipe | dev LOC P | dev LOC R | dev LOC F1 | per-seed F1 | dev PER F1 | dev ORG F1 | dev MISC F1 "
+          f"| dev F1, all types | {extra}train s | windows/s | command (seed 0) |")
+    print("| --- " * (12 + 4 * args.breakdown) + "|")
+    for index in args.only if args.only is not None else range(min(args.rows, len(RECIPES))):
         label, config, overrides = RECIPES[index]
         run_dirs = [OUT / f"{index}-seed{seed}" for seed in range(args.seeds)]
         runs = [train(config, overrides, seed, run_dir) for seed, run_dir in enumerate(run_dirs)]
-        scores = [dev for dev, _ in runs]
-        seconds = statistics.median(s for _, s in runs)
+        metas = [meta for meta, _, _ in runs]
+        scores = [meta["dev"] for meta in metas]
+        seconds = statistics.median(s for _, s, _ in runs)
+        speed = statistics.mean(v for _, _, v in runs)
         command = " ".join(["winner train", config, *overrides])
         per_seed = ", ".join(f"{s['f1']:.4f}" for s in scores)
+        others = [mean_sd([m["dev_types"][kind]["f1"] for m in metas]) if kind in metas[0].get("dev_types", {}) else "–"
+                  for kind in ("PER", "ORG", "MISC")]
+        overall = mean_sd([m["dev_overall"]["f1"] for m in metas]) if len(metas[0].get("dev_types", {})) > 1 else "–"
         cells = breakdown_cells(run_dirs, dev_file(config)) if args.breakdown else ""
         print(f"| {label} | {mean_sd([s['precision'] for s in scores])} | {mean_sd([s['recall'] for s in scores])} "
-              f"| {mean_sd([s['f1'] for s in scores])} | {per_seed} | {cells}{seconds:.0f} | `{command}` |", flush=True)
+              f"| {mean_sd([s['f1'] for s in scores])} | {per_seed} | {' | '.join(others)} | {overall} "
+              f"| {cells}{seconds:.0f} | {speed:,.0f} | `{command}` |", flush=True)
 
 
 if __name__ == "__main__":

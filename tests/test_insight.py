@@ -194,7 +194,8 @@ def test_gradcheck_needs_a_config_or_a_model(args):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("config", ["configs/conll2003.yaml", "configs/conll2003-novectors.yaml", "configs/bench.yaml"])
+@pytest.mark.parametrize("config", ["configs/conll2003.yaml", "configs/conll2003-novectors.yaml", "configs/bench.yaml",
+                                    "configs/conll2003-types.yaml"])
 def test_gradcheck_passes_on_every_shipped_conll2003_config(config):
     """Every shipped config's model, all its feature tables included (tiny hidden size: the same check, faster)."""
     named = yaml.safe_load((REPO / config).read_text())

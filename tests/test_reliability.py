@@ -436,7 +436,7 @@ MODEL_CASES = {
     "shape-disagrees-with-config": ("eval", _wrong_shape, "{model}/weights.npz: 'b' has shape (7,)"),
     "hidden-size-edited": ("predict", _edit_text("config.yaml", "hidden: 100", "hidden: 99"), "{model}/weights.npz: '"),
     "vocabulary-longer-than-table": ("eval", _append("vocab.txt", "extra\n"), "{model}/weights.npz: 'E_word' has shape"),
-    "unknown-format-version": ("predict", _edit_text("meta.json", '"format_version": 1', '"format_version": 7'),
+    "unknown-format-version": ("predict", _edit_text("meta.json", '"format_version": 2', '"format_version": 7'),
                                "{model}/meta.json: model format version 7 is not supported"),
     "truncated-meta": ("eval", _truncate("meta.json"), "{model}/meta.json: not valid JSON"),
     "config-unknown-key": ("predict", _edit_text("config.yaml", "hidden: 100", "hidden: 100\n  hiden: 3"),
@@ -643,7 +643,7 @@ def test_tagger_entities_slice_the_input_on_token_boundaries(tagger, text):
         assert (entity.start, entity.end) == (bounds[entity.first_token][0], bounds[entity.end_token - 1][1])
         assert text[entity.start: entity.end] == entity.text
         previous_end = entity.end_token
-    tags = tagged.tags(tagger.model.target)
+    tags = tagged.tags()
     assert len(tags) == len(bounds)
     assert all(tag == "O" or tag.endswith("-LOC") for tag in tags)
 
@@ -668,13 +668,12 @@ PLACES_LINES = ["Paris", "Berlin", "I flew from Berlin to Madrid .", "", "  ", "
 @example(["", "Paris", ""])
 def test_batch_outputs_are_the_line_by_line_outputs(tagger, lines):
     # conll() and inline() build a whole batch at once; the plain way goes line by line.
-    target = tagger.model.target
     batch = tagger.tag_batch(lines)
     by_line = batch.tagged_lines()
-    plain_conll = "".join("".join(f"{t}\t{tag}\n" for t, tag in zip(line.tokens, line.tags(target))) + "\n"
+    plain_conll = "".join("".join(f"{t}\t{tag}\n" for t, tag in zip(line.tokens, line.tags())) + "\n"
                           for line in by_line)
-    assert batch.conll(target) == plain_conll
-    assert batch.inline(target) == "".join(inline(line, target) + "\n" for line in by_line)
+    assert batch.conll() == plain_conll
+    assert batch.inline() == "".join(inline(line) + "\n" for line in by_line)
 
 
 def test_the_batch_test_sees_entities_on_neighbouring_lines(tagger):

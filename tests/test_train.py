@@ -8,7 +8,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from winner import config as config_module, model, recipe, train
+from winner import config as config_module, model, objectives, recipe, train
 from winner.errors import WinnerError
 
 
@@ -26,7 +26,7 @@ def test_outside_corruption_draws_only_non_target_centres(prepared):
     data = prepared.train
     negatives = np.flatnonzero(~data.positive)
     batch = np.flatnonzero(data.positive)[:5]
-    windows = train.corrupt(data, batch, 7, "outside", negatives, 100, np.random.default_rng(1))
+    windows = objectives.corrupt(data, batch, 7, "outside", negatives, 100, np.random.default_rng(1))
     assert windows["word"].shape == (35, 5)
     centre_ids = windows["word"][:, 2]
     # every drawn window is one of the training windows whose centre is outside a location
@@ -39,7 +39,7 @@ def test_replace_centre_changes_only_the_centre_word(prepared):
     data = prepared.train
     batch = np.flatnonzero(data.positive)[:4]
     vocab_size = prepared.params["E_word"].shape[0]
-    windows = train.corrupt(data, batch, 3, "replace_centre", None, vocab_size, np.random.default_rng(2))
+    windows = objectives.corrupt(data, batch, 3, "replace_centre", None, vocab_size, np.random.default_rng(2))
     originals = data.take(np.repeat(batch, 3))
     assert np.array_equal(np.delete(windows["word"], 2, axis=1), np.delete(originals["word"], 2, axis=1))
     assert np.array_equal(windows["caps"], originals["caps"])

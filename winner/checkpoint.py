@@ -7,7 +7,8 @@
       gazetteer-*.txt  one name per line, when a gazetteer feature is on
       training-names.txt  the target names of the training data (winner/breakdown.py)
       config.yaml   the resolved training config
-      meta.json     format version, threshold, dev scores, target type
+      meta.json     format version, objective, entity types and their thresholds,
+                    dev scores, target type
 
 model-last/ also holds what `winner train --resume` needs (load() does not
 read them):
@@ -23,6 +24,7 @@ back, and every save starts with it.
 
 from __future__ import annotations
 
+import functools
 import glob
 import json
 import os
@@ -33,12 +35,14 @@ from pathlib import Path
 
 import numpy as np
 
-from winner import config as config_module
+from winner import config as config_module, objectives
 from winner.errors import WinnerError, read_text
+from winner.fastscore import FastScorer
 from winner.features import Featurizer, feature_dims, load_featurizer, save_featurizer
 
 FORMAT = "winner-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2 adds objective, types and thresholds; a version 1 directory is a max-margin model
+READ_VERSIONS = (1, 2)
 FILES = ("weights.npz", "vocab.txt", "config.yaml", "meta.json")
 STATE_FORMAT = "winner-training-state"
 STATE_FORMAT_VERSION = 1
@@ -59,6 +63,34 @@ class LoadedModel:
     @property
     def target(self) -> str:
         return self.meta["target"]
+
+    @property
+    def objective_name(self) -> str:
+        return self.meta.get("objective", "max_margin")
+
+    @property
+    def types(self) -> tuple[str, ...]:
+        """The entity types the model tags; the target alone for a max-margin model."""
+        return tuple(self.meta.get("types", [self.target]))
+
+    @property
+    def thresholds(self) -> np.ndarray:
+        """(T,) each type's threshold, in the order of `types`."""
+        return np.array(self.meta.get("thresholds", [self.threshold]), dtype=np.float64)
+
+    @property
+    def objective(self):
+        return objectives.make(self.objective_name, self.types)
+
+    @functools.cached_property
+    def scorer(self) -> FastScorer:
+        """Tagging's fast path over these parameters, kept so its cache serves every later batch."""
+        return FastScorer(self.params, self.config.model.activation, self.featurizer.width)
+
+    def type_scores(self, windows: dict) -> np.ndarray:
+        """(N, T) the score of every window for every entity type (winner.objectives), through the
+        fast path (winner.fastscore); training's own scores come from the plain graph."""
+        return self.objective.types_from_outputs(self.scorer.score(windows))
 
 
 def _sibling(path: Path, kind: str) -> Path:
@@ -176,14 +208,16 @@ def load(directory) -> LoadedModel:
         if not (directory / name).is_file():
             raise WinnerError(f"{directory / name}: missing from the model directory")
     meta = _read_meta(directory / "meta.json")
+    _check_types(directory / "meta.json", meta)
     config = config_module.load(directory / "config.yaml")
     featurizer = load_featurizer(directory, config.features)
     params = _read_weights(directory / "weights.npz")
-    _check_shapes(directory / "weights.npz", params, featurizer, config)
-    return LoadedModel(params, featurizer, config, meta)
+    loaded = LoadedModel(params, featurizer, config, meta)
+    _check_shapes(directory / "weights.npz", params, featurizer, config, loaded.objective)
+    return loaded
 
 
-def _read_json(path: Path, what: str, format_name: str, version: int, types: dict) -> dict:
+def _read_json(path: Path, what: str, format_name: str, versions: tuple, types: dict) -> dict:
     """A JSON object of one of our formats, with its format, version and typed keys checked."""
     try:
         data = json.loads(read_text(path))
@@ -191,9 +225,9 @@ def _read_json(path: Path, what: str, format_name: str, version: int, types: dic
         raise WinnerError(f"{path}: not valid JSON ({exc.__class__.__name__})") from None
     if not isinstance(data, dict) or data.get("format") != format_name:
         raise WinnerError(f"{path}: not a winner {what} (no \"format\": \"{format_name}\")")
-    if data.get("format_version") != version:
+    if data.get("format_version") not in versions or isinstance(data.get("format_version"), bool):
         raise WinnerError(f"{path}: {what} format version {data.get('format_version')!r} is not supported "
-                          f"(this winner reads version {version})")
+                          f"(this winner reads version {' or '.join(map(str, versions))})")
     for key, kind in types.items():
         if not isinstance(data.get(key), kind) or isinstance(data.get(key), bool):
             raise WinnerError(f"{path}: '{key}' is missing or has the wrong type")
@@ -201,7 +235,23 @@ def _read_json(path: Path, what: str, format_name: str, version: int, types: dic
 
 
 def _read_meta(path: Path) -> dict:
-    return _read_json(path, "model", FORMAT, FORMAT_VERSION, {"threshold": (int, float), "target": str})
+    return _read_json(path, "model", FORMAT, READ_VERSIONS, {"threshold": (int, float), "target": str})
+
+
+def _check_types(path: Path, meta: dict) -> None:
+    """objective, types and thresholds, when present (format version 2), agree with each other and the target."""
+    name = meta.get("objective", "max_margin")
+    types, thresholds = meta.get("types", [meta["target"]]), meta.get("thresholds", [meta["threshold"]])
+    if name not in objectives.NAMES:
+        raise WinnerError(f"{path}: 'objective' is {name!r}, expected one of {', '.join(objectives.NAMES)}")
+    if not (isinstance(types, list) and types and all(isinstance(t, str) and t for t in types)
+            and len(set(types)) == len(types) and meta["target"] in types):
+        raise WinnerError(f"{path}: 'types' must be a list of distinct entity types holding the target")
+    if name == "max_margin" and len(types) != 1:
+        raise WinnerError(f"{path}: a max_margin model has one type, the target; 'types' has {len(types)}")
+    if not (isinstance(thresholds, list) and len(thresholds) == len(types)
+            and all(isinstance(t, (int, float)) and not isinstance(t, bool) for t in thresholds)):
+        raise WinnerError(f"{path}: 'thresholds' must be a list of numbers, one per type")
 
 
 def _read_weights(path: Path) -> dict:
@@ -237,7 +287,7 @@ def load_training_state(directory, params: dict, adagrad: bool) -> tuple[dict, d
             raise WinnerError(f"{directory / name}: missing, so training cannot resume from {directory} "
                               f"(only a run's model-last can be resumed)")
     path = directory / "training_state.json"
-    state = _read_json(path, "training state", STATE_FORMAT, STATE_FORMAT_VERSION, _STATE_TYPES)
+    state = _read_json(path, "training state", STATE_FORMAT, (STATE_FORMAT_VERSION,), _STATE_TYPES)
     if len(state["losses"]) != state["step"] or (state["step"] > 0) != (state["epoch_rng"] is not None):
         raise WinnerError(f"{path}: 'step', 'losses' and 'epoch_rng' disagree")
     arrays_path = directory / "optimizer.npz"
@@ -251,13 +301,14 @@ def load_training_state(directory, params: dict, adagrad: bool) -> tuple[dict, d
     return state, accumulators
 
 
-def _check_shapes(path: Path, params: dict, featurizer: Featurizer, config: config_module.Config) -> None:
+def _check_shapes(path: Path, params: dict, featurizer: Featurizer, config: config_module.Config,
+                  objective) -> None:
     dims = feature_dims(config.features)
     sizes = featurizer.sizes()
     width = 2 * config.features.half_window + 1
     hidden = config.model.hidden
     expected = {f"E_{name}": (sizes[name], dim) for name, dim in dims.items()}
-    expected.update(W=(hidden, width * sum(dims.values())), b=(hidden,), u=(hidden,))
+    expected.update(W=(hidden, width * sum(dims.values())), b=(hidden,), **objective.output_shapes(hidden))
     if set(params) != set(expected):
         raise WinnerError(f"{path}: holds {sorted(params)}, expected {sorted(expected)}")
     for key, shape in expected.items():

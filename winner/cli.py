@@ -22,34 +22,23 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    help="Window-based location tagger: train, evaluate and run a max-margin window scorer.",
+    help="Window-based named-entity tagger: train (max-margin or softmax), evaluate and run a window network.",
 )
 
 DEFAULT_MODEL = "runs/default/model-best"
-THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-
-
-def usable_cores() -> int:
-    """Cores this process may run on (its CPU affinity, not every core of the host)."""
-    import os
-
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 @app.callback()
 def options(
     threads: Optional[int] = typer.Option(
         None, "--threads", envvar="WINNER_THREADS", min=1,
-        help="BLAS threads for the matrix products (default: the cores this process may use)."),
+        help="BLAS threads for the matrix products (default: OPENBLAS_NUM_THREADS, MKL_NUM_THREADS or "
+             "OMP_NUM_THREADS if set, else 1)."),
 ):
-    """Window-based location tagger: train, evaluate and run a max-margin window scorer."""
-    import os
+    """Window-based named-entity tagger: train (max-margin or softmax), evaluate and run a window network."""
+    from winner import threads as blas_threads
 
-    # BLAS libraries read these once, when numpy loads; the commands import numpy only after this.
-    # A thread count the user set in the environment is kept unless --threads says otherwise.
-    for name in THREAD_VARIABLES:
-        if threads is not None or name not in os.environ:
-            os.environ[name] = str(threads or usable_cores())
+    blas_threads.configure(threads)  # before numpy loads: the commands import it only after this
 
 
 def err(message: str) -> None:
@@ -147,10 +136,11 @@ def evaluate(
     breakdown: bool = typer.Option(False, "--breakdown", help="Also score slices: entities whose string the model saw as the target in training or not, and sentences in mixed case, lower case, upper case. A slice's recall counts its gold entities, its precision the predicted entities whose own string and sentence fall in it."),
     casing: Optional[str] = typer.Option(None, "--casing", metavar="lower|upper", help="Put every token of DATA_FILE in lower or upper case before tagging."),
 ):
-    """Entity-level precision, recall and F1 of a model on a CoNLL file (conlleval's rules)."""
+    """Entity-level precision, recall and F1 of a model on a CoNLL file (conlleval's rules): all the
+    model's entity types together, then each type. --errors lists the target type's mistakes."""
     import json
 
-    from winner import run
+    from winner import scoring
     from winner.casing import RECASINGS
     from winner.config import SCHEMES
 
@@ -158,8 +148,8 @@ def evaluate(
         raise WinnerError(f"--scheme '{scheme}': expected {', '.join(SCHEMES[:-1])} or {SCHEMES[-1]}")
     if casing is not None and casing not in RECASINGS:
         raise WinnerError(f"--casing '{casing}': expected {' or '.join(RECASINGS)}")
-    scored = run.score_file(model_dir, data_file, _label_map(label_map), scheme, allow_no_gold, casing)
-    result = run.evaluate(scored)
+    scored = scoring.score_file(model_dir, data_file, _label_map(label_map), scheme, allow_no_gold, casing)
+    result = scoring.evaluate(scored)
     found = sliced = None
     if errors is not None:
         from winner import mistakes
@@ -168,7 +158,7 @@ def evaluate(
     if breakdown:
         from winner import breakdown as slices
 
-        sliced = slices.breakdown(scored, scored.scores > scored.loaded.threshold, slices.read_names(model_dir))
+        sliced = slices.breakdown(scored, scored.labels == scored.dev.target, slices.read_names(model_dir))
     if format == EvalFormat.json:
         if found is not None:
             result.update(false_positives=[m.as_dict() for m in found.false_positives],
@@ -181,8 +171,10 @@ def evaluate(
     else:
         from winner.metrics import Scores, report
 
-        scores = Scores(**{k: result[k] for k in ("precision", "recall", "f1", "gold", "predicted", "correct")})
-        typer.echo(report(scores, result["target"], result["tokens"], result["token_accuracy"]), nl=False)
+        keys = ("precision", "recall", "f1", "gold", "predicted", "correct")
+        per_type = {kind: Scores(**{k: values[k] for k in keys}) for kind, values in result["types"].items()}
+        overall = Scores(**{k: result[k] for k in keys})
+        typer.echo(report(overall, per_type, result["tokens"], result["token_accuracy"]), nl=False)
         if sliced is not None:
             typer.echo(slices.render_text(sliced, result["target"], slices.unavailable(model_dir)), nl=False)
         if found is not None:
@@ -196,7 +188,8 @@ def predict(
     model_dir: Path = typer.Option(Path(DEFAULT_MODEL), "--model", help="Model directory."),
     format: PredictFormat = typer.Option(PredictFormat.inline, "--format", help="inline: [LOC Paris] marks; conll: token and tag per line; json: one object per line."),
 ):
-    """Tag raw text: every token whose window scores above the model's threshold is a location."""
+    """Tag raw text: a token whose window scores above the model's threshold is an entity (with several
+    types, of the likeliest type that clears its threshold)."""
     from winner import colour
     from winner.tagger import predict_lines
 
@@ -234,19 +227,24 @@ def _lines(text: Optional[str]) -> Iterator[str]:
 def explain(
     text: Optional[str] = typer.Argument(None, help="A sentence; omitted or '-': read one sentence per line from stdin."),
     model_dir: Path = typer.Option(Path(DEFAULT_MODEL), "--model", help="Model directory."),
-    every_token: bool = typer.Option(False, "--all", help="Explain every token, not only those tagged as locations."),
+    every_token: bool = typer.Option(False, "--all", help="Explain every token, not only those tagged as the class."),
     format: ExplainFormat = typer.Option(ExplainFormat.text, "--format", help="text: a table per token; json: one object per sentence."),
+    chosen: Optional[str] = typer.Option(None, "--class", help="Softmax models: the class whose logit to explain (default the target type)."),
 ):
-    """How much each word of a token's window pushed its score up or down; the parts add up to the score."""
+    """How much each word of a token's window pushed its score (a softmax model: a class's logit) up or
+    down; the parts add up to it."""
     import json
 
     from winner import checkpoint, colour
     from winner.explain import explain_lines, render_text
 
     loaded = checkpoint.load(model_dir)
-    h, target, threshold = loaded.featurizer.half_window, loaded.target, loaded.threshold
+    target = chosen or loaded.target
+    h = loaded.featurizer.half_window
+    sentences = explain_lines(loaded, list(_lines(text)), every_token, target)
+    threshold = float(loaded.thresholds[loaded.types.index(target)]) if target in loaded.types else None
     terminal, coloured = sys.stdout.isatty(), colour.enabled(sys.stdout)
-    for i, sentence in enumerate(explain_lines(loaded, list(_lines(text)), every_token)):
+    for i, sentence in enumerate(sentences):
         if format == ExplainFormat.json:
             typer.echo(json.dumps(sentence.as_dict(h, target, threshold), ensure_ascii=False))
         else:

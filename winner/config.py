@@ -18,11 +18,13 @@ from pathlib import Path
 import yaml
 
 from winner.errors import WinnerError, read_text
+from winner.yamltext import DuplicateKey, UniqueKeyLoader, parse_yaml
 
 ACTIVATIONS = ("tanh", "sigmoid", "hardtanh", "relu")
 OPTIMIZERS = ("sgd", "adagrad")
 CORRUPTIONS = ("outside", "replace_centre")
 SCHEMES = ("auto", "iob1", "iob2", "iobes")
+OBJECTIVES = ("max_margin", "softmax")
 
 
 @dataclass(frozen=True)
@@ -30,8 +32,11 @@ class DataConfig:
     train: str = "data/sample/train.txt"
     dev: str = "data/sample/dev.txt"
     scheme: str = "auto"  # tag scheme of the files: auto, iob1, iob2 or iobes
-    target: str = "LOC"  # the entity type the model learns
+    target: str = "LOC"  # the entity type the model learns; with several types, the one whose dev F1 picks model-best
     label_map: dict = field(default_factory=dict)  # corpus type -> model type
+    # entity types of a softmax model (train.objective: softmax): null for the target alone,
+    # 'all' for every type of the training corpus (after label_map), or a list of types
+    types: typing.Optional[list] = None
     # share of training sentences that also train as a lowercased / uppercased copy (winner/casing.py)
     case_augment_lower: float = 0.0
     case_augment_upper: float = 0.0
@@ -64,13 +69,14 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
+    objective: str = "max_margin"  # max_margin: sampled (true, corrupted) pairs; softmax: cross-entropy, every window
     optimizer: str = "adagrad"
     lr: float = 0.05
     epochs: int = 10
-    batch_size: int = 64  # true windows per step
-    k: int = 10  # corrupted windows per true window
-    corruption: str = "outside"  # outside: any non-target window; replace_centre: Collobert's
-    margin: float = 1.0
+    batch_size: int = 64  # true windows per step (max_margin), windows per step (softmax)
+    k: int = 10  # corrupted windows per true window (max_margin)
+    corruption: str = "outside"  # outside: any non-target window; replace_centre: Collobert's (max_margin)
+    margin: float = 1.0  # (max_margin)
     l2: float = 0.0  # weight decay on W and u
     patience: int = 3  # epochs without a better dev F1 before stopping; 0 never stops early
     seed: int = 0
@@ -108,6 +114,8 @@ _RULES = {
     ("data", "target"): (lambda v: bool(v.strip()), "a non-empty entity type"),
     ("data", "case_augment_lower"): (lambda v: 0 <= v <= 1, "a number from 0 to 1"),
     ("data", "case_augment_upper"): (lambda v: 0 <= v <= 1, "a number from 0 to 1"),
+    ("data", "types"): (lambda v: v == "all" or (isinstance(v, list) and len(v) > 0 and len(set(v)) == len(v)),
+                        "'all' or a list of distinct entity types"),
     ("features", "half_window"): (lambda v: v >= 0, "an integer >= 0"),
     ("features", "word_dim"): (lambda v: v >= 1, "an integer >= 1"),
     ("features", "caps_dim"): (lambda v: v >= 0, "an integer >= 0"),
@@ -117,6 +125,7 @@ _RULES = {
     ("features", "gazetteer_dim"): (lambda v: v >= 1, "an integer >= 1"),
     ("model", "hidden"): (lambda v: v >= 1, "an integer >= 1"),
     ("model", "activation"): (lambda v: v in ACTIVATIONS, f"one of {', '.join(ACTIVATIONS)}"),
+    ("train", "objective"): (lambda v: v in OBJECTIVES, f"one of {', '.join(OBJECTIVES)}"),
     ("train", "optimizer"): (lambda v: v in OPTIMIZERS, f"one of {', '.join(OPTIMIZERS)}"),
     ("train", "lr"): (lambda v: v > 0, "a number > 0"),
     ("train", "epochs"): (lambda v: v >= 1, "an integer >= 1"),
@@ -164,6 +173,10 @@ def _coerce(value, annotation, where: str):
     elif base == "str":
         if isinstance(value, str):
             return value
+    elif base == "list":  # data.types: a list of names, or the one word 'all'
+        if value == "all" or (isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value)):
+            return value
+        raise WinnerError(f"{where}: expected 'all' or a list of entity types, got {value!r}")
     elif base == "dict":
         if isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
             return dict(value)
@@ -198,58 +211,21 @@ def from_dict(raw: dict, source: str = "config") -> Config:
                 raise WinnerError(f"{where}: must be {rule[1]}, got {value!r}")
             checked[key] = value
         sections[name] = cls(**checked)
-    return Config(**sections)
+    config = Config(**sections)
+    _check_objective(config, source)
+    return config
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, except that a key written twice in one mapping is an error.
-
-    PyYAML keeps the last of two equal keys without a word, so a section written twice
-    would silently drop the first one's settings. (Keys brought in by a merge `<<` may be
-    overridden, as YAML intends.)
-    """
-
-    def construct_mapping(self, node, deep=False):
-        if isinstance(node, yaml.MappingNode):
-            first: dict = {}
-            for key_node, _ in node.value:
-                if key_node.tag == "tag:yaml.org,2002:merge":
-                    continue
-                key = self.construct_object(key_node, deep=True)
-                try:
-                    earlier = first.setdefault(key, key_node)
-                except TypeError:  # an unhashable key: PyYAML's own error follows
-                    continue
-                if earlier is not key_node:
-                    raise _DuplicateKey(key, earlier.start_mark, key_node.start_mark)
-        return super().construct_mapping(node, deep)
-
-
-class _DuplicateKey(yaml.YAMLError):
-    def __init__(self, key, first, second):
-        super().__init__(f"key {key!r} written twice")
-        self.key, self.first, self.second = key, first, second
-
-
-def _line(text: str, mark) -> int:
-    """The 1-based line of a YAML mark, counted as winner counts lines (at \\n only; YAML also
-    breaks lines at \\r, U+0085, U+2028 and U+2029)."""
-    return text.count("\n", 0, mark.index) + 1
-
-
-def parse_yaml(text: str, source: str):
-    """YAML text -> Python values with the safe loader; a repeated key or a syntax error is a
-    WinnerError naming `source` and the line (both lines for a repeated key)."""
-    try:
-        return yaml.load(text, Loader=_UniqueKeyLoader)
-    except _DuplicateKey as exc:
-        raise WinnerError(f"{source}:{_line(text, exc.second)}: key '{exc.key}' is written twice, on lines "
-                          f"{_line(text, exc.first)} and {_line(text, exc.second)} (YAML would keep only the second)") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{_line(text, mark)}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise WinnerError(f"{source}{line}: invalid YAML: {problem}") from None
+def _check_objective(config: Config, source: str) -> None:
+    """Settings that depend on each other: data.types is the softmax objective's, and holds data.target."""
+    types, target = config.data.types, config.data.target
+    if types is None:
+        return
+    if config.train.objective != "softmax":
+        raise WinnerError(f"{source}: data.types: needs train.objective: softmax (a max-margin model learns "
+                          f"data.target alone)")
+    if types != "all" and target not in types:
+        raise WinnerError(f"{source}: data.types: {types!r} does not hold data.target {target!r}")
 
 
 def parse_override(text: str) -> tuple[str, str, object]:
@@ -261,8 +237,8 @@ def parse_override(text: str) -> tuple[str, str, object]:
     if not value.strip():
         return section, name, None
     try:
-        parsed = yaml.load(value, Loader=_UniqueKeyLoader)
-    except _DuplicateKey as exc:
+        parsed = yaml.load(value, Loader=UniqueKeyLoader)
+    except DuplicateKey as exc:
         raise WinnerError(f"override '{text}': key '{exc.key}' is written twice") from None
     except yaml.YAMLError as exc:
         raise WinnerError(f"override '{text}': cannot parse the value as YAML ({_first_line(exc)})") from None

@@ -19,6 +19,11 @@ where the bias share is sum_j u_j f(0) + sum_j u_j slope_j b_j (f(0) is 0.5
 for sigmoid, 0 for the others). For relu the average slope is relu' itself,
 so the parts equal plain gradient x input (and gradient x b for the bias).
 Everything runs in float64, so the parts add up to the score to rounding (~1e-15).
+
+A softmax model has one logit per class, f_c = U_c . h: the same sum with
+u = U_c, so the parts of a chosen class's logit add up to it exactly. The
+decision itself compares that type's log-odds (winner.objectives.log_odds)
+with its threshold, which is not a sum of parts; it is shown beside them.
 """
 
 from __future__ import annotations
@@ -27,9 +32,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from winner import colour, gates, model
+from winner import colour, decode, gates, model
 from winner.checkpoint import LoadedModel
 from winner.corpus import tokenize
+from winner.errors import WinnerError
 from winner.features import LEFT, RIGHT
 
 BAR_WIDTH = 24  # characters of the longest bar in a table
@@ -79,17 +85,19 @@ def attribute(params: dict, windows: dict[str, np.ndarray], activation: str):
 class TokenExplanation:
     index: int  # token index in the sentence
     text: str
-    score: float
-    location: bool
+    score: float  # what the parts add up to: s, or the chosen class's logit
+    location: bool  # tagged as the chosen class
     words: list[str]  # the window, boundary symbols included
     contributions: list[float]  # one per window position, left to right
     bias: float
+    log_odds: float | None = None  # softmax: the chosen type's log-odds, compared with its threshold
 
     def as_dict(self, half_window: int) -> dict:
         window = [{"position": i - half_window, "word": word, "contribution": round(part, 6)}
                   for i, (word, part) in enumerate(zip(self.words, self.contributions))]
+        extra = {} if self.log_odds is None else {"log_odds": round(self.log_odds, 6)}
         return {"index": self.index, "text": self.text, "score": round(self.score, 6), "location": self.location,
-                "window": window, "bias": round(self.bias, 6)}
+                **extra, "window": window, "bias": round(self.bias, 6)}
 
 
 @dataclass
@@ -99,11 +107,13 @@ class SentenceExplanation:
     scores: list[float]
     locations: list[bool]
     explained: list[TokenExplanation]
+    logit: bool = False  # the scores are a softmax model's logits of the chosen class
 
-    def as_dict(self, half_window: int, target: str, threshold: float) -> dict:
+    def as_dict(self, half_window: int, target: str, threshold: float | None) -> dict:
         tokens = [{"text": t, "start": a, "end": b, "score": round(s, 6), "location": loc}
                   for (t, a, b), s, loc in zip(self.tokens, self.scores, self.locations)]
-        return {"text": self.text, "target": target, "threshold": round(threshold, 6), "tokens": tokens,
+        return {"text": self.text, "target": target, "threshold": None if threshold is None else round(threshold, 6),
+                "tokens": tokens,
                 "explanations": [e.as_dict(half_window) for e in self.explained]}
 
 
@@ -112,27 +122,46 @@ def window_words(tokens: list[str], centre: int, half_window: int) -> list[str]:
             for i in range(centre - half_window, centre + half_window + 1)]
 
 
-def explain_lines(loaded: LoadedModel, lines: list[str], every_token: bool = False) -> list[SentenceExplanation]:
-    """Explain the location tokens (every token with every_token) of each raw text line.
+def classes(loaded: LoadedModel) -> tuple[str, ...]:
+    """What can be explained: the target's score s, or the logit of any class of a softmax model."""
+    return ("O", *loaded.types) if "U" in loaded.params else loaded.types
 
-    The location decision is predict's own (the model's float32 scores); the
-    scores shown are the float64 ones the parts add up to.
+
+def explain_lines(loaded: LoadedModel, lines: list[str], every_token: bool = False,
+                  chosen: str | None = None) -> list[SentenceExplanation]:
+    """Explain the tokens tagged as the chosen class (every token with every_token) of each raw text line.
+
+    chosen: a class of the model (default its target type); WinnerError if it
+    has no such class. The decision is predict's own (the model's float32
+    scores); the scores shown are the float64 ones the parts add up to.
     """
+    chosen = chosen or loaded.target
+    if chosen not in classes(loaded):
+        raise WinnerError(f"--class '{chosen}': the model's classes are {', '.join(classes(loaded))}")
     tokenized = [tokenize(line) for line in lines]
     words = [[t for t, _, _ in tokens] for tokens in tokenized]
     windows = loaded.featurizer.windows(words)
     activation = loaded.config.model.activation
-    decided = model.score(loaded.params, windows, activation) > loaded.threshold  # (N,) as predict decides
-    scores, contributions, bias = attribute(loaded.params, windows, activation)
+    type_scores = loaded.type_scores(windows)  # (N, T)
+    labels = decode.decide(type_scores, loaded.thresholds)  # (N,) as predict decides
+    decided = labels == (loaded.types.index(chosen) if chosen in loaded.types else decode.OUTSIDE)
+    params, log_odds = loaded.params, None
+    if "U" in params:  # the chosen class's logit f_c = U_c . h: the one-score graph with u = U_c
+        params = {key: value for key, value in params.items() if key != "U"}
+        params["u"] = loaded.params["U"][classes(loaded).index(chosen)]
+        if chosen in loaded.types:
+            log_odds = type_scores[:, loaded.types.index(chosen)]
+    scores, contributions, bias = attribute(params, windows, activation)
     h = loaded.featurizer.half_window
     out, row = [], 0
     for line, tokens, sentence in zip(lines, tokenized, words):
         locations = decided[row: row + len(sentence)].tolist()
         explained = [TokenExplanation(i, sentence[i], float(scores[row + i]), locations[i],
                                       window_words(sentence, i, h), contributions[row + i].tolist(),
-                                      float(bias[row + i]))
+                                      float(bias[row + i]), None if log_odds is None else float(log_odds[row + i]))
                      for i in range(len(sentence)) if every_token or locations[i]]
-        out.append(SentenceExplanation(line, tokens, scores[row: row + len(sentence)].tolist(), locations, explained))
+        out.append(SentenceExplanation(line, tokens, scores[row: row + len(sentence)].tolist(), locations, explained,
+                                       "U" in loaded.params))
         row += len(sentence)
     return out
 
@@ -151,9 +180,9 @@ def render_text(sentence: SentenceExplanation, half_window: int, target: str, th
     if not sentence.explained:
         lines.append(f"  no {target} token (--all explains every token)" if sentence.tokens else "  no tokens")
     for e in sentence.explained:
-        verdict = f"{target}, score {e.score:+.3f} > threshold {threshold:+.3f}" if e.location \
-            else f"not {target}, score {e.score:+.3f} <= threshold {threshold:+.3f}"
-        width = max(8, *(len(w) for w in e.words))
+        verdict = _verdict(e, sentence.logit, target, threshold)
+        total = f"= logit f_{target}" if sentence.logit else "= score"
+        width = max(8, len(total), *(len(w) for w in e.words))
         scale = max(abs(v) for v in [*e.contributions, e.bias])
         lines += ["", f"{e.text} (token {e.index + 1} of {len(sentence.tokens)}): {verdict}",
                   f"  {'pos':>4}  {'word':<{width}}  {'contribution':>12}"]
@@ -161,5 +190,16 @@ def render_text(sentence: SentenceExplanation, half_window: int, target: str, th
             position = f"{i - half_window:+d}" if i != half_window else "0"
             lines.append(f"  {position:>4}  {word:<{width}}  {part:>+12.3f}  {bar(part, scale, terminal, coloured)}")
         lines.append(f"  {'':>4}  {'bias':<{width}}  {e.bias:>+12.3f}  {bar(e.bias, scale, terminal, coloured)}")
-        lines.append(f"  {'':>4}  {'= score':<{width}}  {e.score:>+12.3f}")
+        lines.append(f"  {'':>4}  {total:<{width}}  {e.score:>+12.3f}")
     return "\n".join(lines) + "\n"
+
+
+def _verdict(e: TokenExplanation, logit: bool, target: str, threshold: float | None) -> str:
+    """Why the token has its label: its score (or, for softmax, its log-odds) against the threshold."""
+    if logit and e.log_odds is None:  # the O class has no threshold: O is what no type clears
+        return "O: no type clears its threshold" if e.location else "not O: a type clears its threshold"
+    name, value = ("log-odds", e.log_odds) if logit else ("score", e.score)
+    if logit and not e.location and value > threshold:  # a softmax type above its threshold, outdone by another type
+        return f"not {target}, {name} {value:+.3f} > threshold {threshold:+.3f}, but another type is likelier"
+    return f"{target}, {name} {value:+.3f} > threshold {threshold:+.3f}" if e.location \
+        else f"not {target}, {name} {value:+.3f} <= threshold {threshold:+.3f}"

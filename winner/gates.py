@@ -135,6 +135,51 @@ def dot_backward(ds: np.ndarray, cache):
     return dh, du
 
 
+# --- class logits: f = U h ----------------------------------------------------
+
+def project_forward(h: np.ndarray, U: np.ndarray):
+    """h (N, H), U (C, H) -> f (N, C), one logit per class (the lecture's s = U f(Wx + b), no bias)."""
+    return h @ U.T, (h, U)
+
+
+def project_backward(df: np.ndarray, cache):
+    """-> dh (N, H), dU (C, H)."""
+    h, U = cache
+    dh = df @ U  # (N, H): df_c/dh = U_c, summed over classes
+    dU = df.T @ h  # (C, H): df_c/dU_c = h, summed over windows
+    return dh, dU
+
+
+# --- softmax with cross-entropy: J = mean -log p(y|x) ------------------------
+
+def log_softmax(f: np.ndarray) -> np.ndarray:
+    """f (N, C) -> log p (N, C), log p_c = f_c - log sum_c' exp(f_c'), with the max subtracted
+    first (log-sum-exp) so that no exp overflows."""
+    shifted = f - f.max(axis=1, keepdims=True)  # (N, C), largest entry 0
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+def softmax_ce_forward(f: np.ndarray, y: np.ndarray):
+    """f (N, C) logits, y (N,) class ids -> J = (1/N) sum_i -log p(y_i|x_i), cache (p, y)."""
+    log_p = log_softmax(f)  # (N, C)
+    J = -float(log_p[np.arange(len(y)), y].mean()) if len(y) else 0.0
+    return J, (np.exp(log_p), y)
+
+
+def softmax_ce_backward(dJ: float, cache) -> np.ndarray:
+    """-> df (N, C) = dJ (p - onehot(y)) / N.
+
+    The lecture's derivation: for the correct class, d(-log p_y)/df_y = p_y - 1;
+    for every other class c, d(-log p_y)/df_c = p_c. The mean over N windows
+    divides by N.
+    """
+    p, y = cache
+    df = p.copy()  # (N, C): p_c for c != y
+    df[np.arange(len(y)), y] -= 1.0  # p_y - 1 for the correct class
+    df *= dJ / max(len(y), 1)
+    return df
+
+
 # --- max-margin loss: J = mean max(0, margin - s + s_c) ----------------------
 
 def hinge_forward(s_true: np.ndarray, s_corrupt: np.ndarray, margin: float = 1.0):

@@ -44,9 +44,15 @@ class Gazetteer:
             names = [name for name in names if name]
             keys = iter(normalise_all([token for name in names for token in name], True, False))
             self.names = sorted({tuple(next(keys) for _ in name) for name in names})
-        self.lengths: dict[str, list[int]] = {}
+        self.lengths: dict[str, list[int]] = {}  # first token -> lengths of its names of 2 tokens or more
+        self.singles: set[str] = set()  # names of one token
+        self.pairs: set[tuple[str, str]] = set()  # the first two tokens of the longer names
         for name in self.names:
-            self.lengths.setdefault(name[0], []).append(len(name))
+            if len(name) == 1:
+                self.singles.add(name[0])
+            else:
+                self.lengths.setdefault(name[0], []).append(len(name))
+                self.pairs.add(name[:2])
         for first in self.lengths:
             self.lengths[first] = sorted(set(self.lengths[first]), reverse=True)
         self._set = set(self.names)
@@ -61,14 +67,20 @@ class Gazetteer:
     def classes_flat(self, lower: list[str], lengths: np.ndarray) -> np.ndarray:
         """classes() of sentences laid end to end: `lower` their lowercased tokens, `lengths` (S,) their lengths.
 
-        Only tokens that begin some name are tried, so a batch costs one set
-        lookup per token and a few tuple lookups per candidate; the classes
-        are written once at the end, for all matches together.
+        Names of one token are found by one set lookup per token. Longer ones
+        are tried only where a token and the next begin some name: common
+        words ('the', 'in', ',') begin a name, but rarely with the word that
+        follows them, so few tokens reach the Python loop. The classes are
+        written once at the end, longer matches over one-token ones (greedy
+        longest match from the left: a one-token name inside a longer match
+        is INSIDE it).
         """
         n = len(lower)
         out = np.full(n, NONE, np.int32)  # (N,)
+        out[np.fromiter(map(self.singles.__contains__, lower), bool, n)] = BEGIN
         firsts, names = self.lengths, self._set
-        candidates = np.flatnonzero(np.fromiter(map(firsts.__contains__, lower), bool, n))
+        pairs = map(self.pairs.__contains__, zip(lower, lower[1:]))  # token and next begin a longer name
+        candidates = np.flatnonzero(np.fromiter(pairs, bool, max(n - 1, 0)))
         room = np.repeat(np.cumsum(lengths), lengths)[candidates] - candidates  # tokens left in the sentence
         begins, sizes, covered = [], [], 0  # covered: tokens before this index are inside an earlier match
         for i, left in zip(candidates.tolist(), room.tolist()):

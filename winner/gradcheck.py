@@ -58,9 +58,19 @@ def kink_distance(params: dict, true_windows: dict, corrupt_windows: dict, activ
     s_true, s_corrupt, cache = model.score_pairs(params, true_windows, corrupt_windows, activation)
     gaps = margin - s_true[:, None] + s_corrupt
     z = cache["affine"][0] @ params["W"].T + params["b"]
-    distances = [np.abs(gaps).min()]
+    return min(float(np.abs(gaps).min()), _unit_distance(z, activation))
+
+
+def activation_kink_distance(params: dict, windows: dict, activation: str) -> float:
+    """How far the hidden units are from the activation's kinks (inf for smooth ones): the only
+    kinks of the cross-entropy loss, which is smooth in the logits."""
+    _, cache = model.forward(params, windows, activation)
+    return _unit_distance(cache["affine"][0] @ params["W"].T + params["b"], activation)
+
+
+def _unit_distance(z: np.ndarray, activation: str) -> float:
     if activation == "relu":
-        distances.append(np.abs(z).min())
+        return float(np.abs(z).min())
     if activation == "hardtanh":
-        distances.append(np.abs(np.abs(z) - 1.0).min())
-    return float(min(distances))
+        return float(np.abs(np.abs(z) - 1.0).min())
+    return float("inf")

@@ -162,14 +162,21 @@ def token_accuracy(gold_positive: np.ndarray, predicted_positive: np.ndarray) ->
     return float((gold_positive == predicted_positive).mean()) if gold_positive.size else 0.0
 
 
-def report(scores: Scores, entity_type: str, tokens: int, accuracy: float) -> str:
-    """A conlleval-style text report."""
-    return (
-        f"processed {tokens} tokens with {scores.gold} phrases; "
-        f"found: {scores.predicted} phrases; correct: {scores.correct}.\n"
-        f"accuracy: {100 * accuracy:6.2f}% (tokens, inside/outside {entity_type}); "
-        f"precision: {100 * scores.precision:6.2f}%; recall: {100 * scores.recall:6.2f}%; "
-        f"FB1: {100 * scores.f1:6.2f}\n"
-        f"{entity_type:>17}: precision: {100 * scores.precision:6.2f}%; "
-        f"recall: {100 * scores.recall:6.2f}%; FB1: {100 * scores.f1:6.2f}  {scores.predicted}\n"
-    )
+def report(overall: Scores, per_type: dict[str, Scores], tokens: int, accuracy: float) -> str:
+    """A conlleval-style text report: the overall line, then one line per entity type.
+
+    With one type, the accuracy is that of the inside/outside decision; with
+    several, that of each token's class (O or a type), as conlleval counts it.
+    """
+    what = f"inside/outside {next(iter(per_type))}" if len(per_type) == 1 else "class of each token"
+    lines = [
+        f"processed {tokens} tokens with {overall.gold} phrases; "
+        f"found: {overall.predicted} phrases; correct: {overall.correct}.\n",
+        f"accuracy: {100 * accuracy:6.2f}% (tokens, {what}); "
+        f"precision: {100 * overall.precision:6.2f}%; recall: {100 * overall.recall:6.2f}%; "
+        f"FB1: {100 * overall.f1:6.2f}\n",
+    ]
+    for entity_type, scores in per_type.items():
+        lines.append(f"{entity_type:>17}: precision: {100 * scores.precision:6.2f}%; "
+                     f"recall: {100 * scores.recall:6.2f}%; FB1: {100 * scores.f1:6.2f}  {scores.predicted}\n")
+    return "".join(lines)

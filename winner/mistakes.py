@@ -7,6 +7,9 @@ of the first and gold - correct of the second. Each is shown in its sentence
 with the span marked and scored by the mean window score of its tokens; the
 ones to look at first are the false positives the model scored highest and
 the false negatives it scored lowest (most sure they were not locations).
+For a model of several entity types the lists are those of its target type
+(data.target), scored by that type's log-odds; a token counts as predicted
+target when decode.decide gives it the target type.
 """
 
 from __future__ import annotations
@@ -46,13 +49,14 @@ def marked(tokens: list[str], start: int, end: int, target: str) -> str:
 
 def find(scored, limit: int = 10) -> Mistakes:
     """Up to `limit` false positives (highest score first) and false negatives (lowest first)
-    of a winner.run.ScoredFile, at its model's threshold.
+    of a winner.scoring.ScoredFile, at its model's threshold.
 
     The entities are the scorer's own, the very ones eval counts, so the lists
     always agree with the counts.
     """
-    target, scores, sentences, scorer = scored.loaded.target, scored.scores, scored.sentences, scored.dev.scorer
-    predicted = scorer.predicted_keys(scores > scored.loaded.threshold)
+    target, sentences, scorer = scored.loaded.target, scored.sentences, scored.dev.scorer
+    scores = scored.scores[:, scored.dev.target]  # (N,) the target type's scores
+    predicted = scorer.predicted_keys(scored.labels == scored.dev.target)
     offsets = np.concatenate(([0], np.cumsum([len(s.tokens) for s in sentences])))  # (S+1,)
 
     def mistakes(keys: np.ndarray) -> list[Mistake]:

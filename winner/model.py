@@ -1,12 +1,16 @@
-"""The window scorer: the computation graph, composed from gates in order.
+"""The window network: the computation graph, composed from gates in order.
 
     ids (N, w) -lookup-> x (N, D) -affine(W, b)-> z (N, H) -f-> h (N, H) -dot(u)-> s (N,)
-    J = mean over pairs max(0, margin - s_true + s_corrupt)
+                                                                        -project(U)-> f (N, C)
+    max-margin:    J = mean over pairs max(0, margin - s_true + s_corrupt)
+    cross-entropy: J = mean over windows -log softmax(f)_y
 
 Legend: N windows, w = 2h+1 positions, d word size, c caps size,
-D = w * (d + c), H hidden size. Parameters and gradients are dicts with the
-same keys: E_word (V, d), E_caps (6, c), W (H, D), b (H,), u (H,), and the
-tables of optional features (E_suffix, E_places, E_seen, E_other).
+D = w * (d + c), H hidden size, C classes. Parameters and gradients are
+dicts with the same keys: E_word (V, d), E_caps (6, c), W (H, D), b (H,),
+the output layer, u (H,) for one score or U (C, H) for C class logits, and
+the tables of optional features (E_suffix, E_places, E_seen, E_other).
+Which output layer a params dict has decides the graph's last gate.
 Embedding-table gradients are SparseRows: only the rows a batch touched.
 """
 
@@ -21,16 +25,33 @@ FEATURES = ("word", "caps", "suffix", "places", "seen", "other")
 
 
 def init_params(tables: dict[str, np.ndarray], width: int, hidden: int,
-                rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Glorot-uniform W and u, zero b; the embedding tables {feature: (rows, dim)} come ready-made."""
+                rng: np.random.Generator, classes: int | None = None) -> dict[str, np.ndarray]:
+    """Glorot-uniform W and output layer, zero b; the embedding tables {feature: (rows, dim)} come ready-made.
+
+    classes None gives the one-score output u (H,); an integer C gives the
+    class logits' U (C, H).
+    """
     params = {f"E_{name}": tables[name] for name in FEATURES if name in tables}
     D = width * sum(params[f"E_{name}"].shape[1] for name in feature_names(params))
     limit_w = np.sqrt(6.0 / (D + hidden))
-    limit_u = np.sqrt(6.0 / (hidden + 1))
     params["W"] = rng.uniform(-limit_w, limit_w, (hidden, D)).astype(np.float32)
     params["b"] = np.zeros(hidden, np.float32)
-    params["u"] = rng.uniform(-limit_u, limit_u, hidden).astype(np.float32)
+    if classes is None:
+        limit_u = np.sqrt(6.0 / (hidden + 1))
+        params["u"] = rng.uniform(-limit_u, limit_u, hidden).astype(np.float32)
+    else:
+        limit_u = np.sqrt(6.0 / (hidden + classes))
+        params["U"] = rng.uniform(-limit_u, limit_u, (classes, hidden)).astype(np.float32)
     return params
+
+
+def output_key(params) -> str:
+    """'u' (one score per window) or 'U' (one logit per class)."""
+    return "U" if "U" in params else "u"
+
+
+# the output layer's gates, by its parameter's key
+OUTPUT_GATES = {"u": (gates.dot_forward, gates.dot_backward), "U": (gates.project_forward, gates.project_backward)}
 
 
 def feature_names(params) -> list[str]:
@@ -38,7 +59,7 @@ def feature_names(params) -> list[str]:
 
 
 def forward(params, windows: dict[str, np.ndarray], activation: str):
-    """windows: {feature: (N, w) ids} -> s (N,), cache for backward."""
+    """windows: {feature: (N, w) ids} -> s (N,) with u, or f (N, C) with U; cache for backward."""
     f_forward, _ = gates.ACTIVATIONS[activation]
     lookups, parts = [], []
     for name in feature_names(params):
@@ -48,17 +69,18 @@ def forward(params, windows: dict[str, np.ndarray], activation: str):
     x = np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]  # (N, D)
     z, affine = gates.affine_forward(x, params["W"], params["b"])  # (N, H)
     h, act = f_forward(z)  # (N, H)
-    s, dot = gates.dot_forward(h, params["u"])  # (N,)
-    return s, {"lookups": lookups, "affine": affine, "activation": act, "dot": dot, "fn": activation}
+    out = output_key(params)
+    s, dot = OUTPUT_GATES[out][0](h, params[out])  # (N,) or (N, C)
+    return s, {"lookups": lookups, "affine": affine, "activation": act, "dot": dot, "fn": activation, "out": out}
 
 
 def backward(ds: np.ndarray, cache, frozen=()) -> dict:
-    """ds (N,) = dJ/ds -> gradients of every parameter not in `frozen`."""
+    """ds (N,) = dJ/ds, or (N, C) = dJ/df -> gradients of every parameter not in `frozen`."""
     _, f_backward = gates.ACTIVATIONS[cache["fn"]]
-    dh, du = gates.dot_backward(ds, cache["dot"])  # (N, H), (H,)
+    dh, du = OUTPUT_GATES[cache["out"]][1](ds, cache["dot"])  # (N, H), (H,) or (C, H)
     dz = f_backward(dh, cache["activation"])  # (N, H)
     dx, dW, db = gates.affine_backward(dz, cache["affine"])  # (N, D), (H, D), (H,)
-    grads = {"W": dW, "b": db, "u": du}
+    grads = {"W": dW, "b": db, cache["out"]: du}
     offset = 0
     for name, (ids, d) in cache["lookups"]:
         width = ids.shape[1] * d
@@ -79,13 +101,14 @@ def select_windows(cache, rows: np.ndarray):
         "activation": cache["activation"][rows],
         "dot": (h[rows], u),
         "fn": cache["fn"],
+        "out": cache["out"],
     }
 
 
 def score(params, windows: dict[str, np.ndarray], activation: str, batch: int = 4096) -> np.ndarray:
-    """s (N,) for every window, in batches so memory stays flat on large corpora."""
+    """s (N,) (or f (N, C)) for every window, in batches so memory stays flat on large corpora."""
     n = len(next(iter(windows.values())))
-    out = np.empty(n, dtype=params["W"].dtype)
+    out = np.empty((n, *params[output_key(params)].shape[:-1]), dtype=params["W"].dtype)
     for start in range(0, n, batch):
         part = {k: v[start: start + batch] for k, v in windows.items()}
         out[start: start + batch], _ = forward(params, part, activation)
@@ -118,3 +141,25 @@ def loss_and_grads(params, true_windows, corrupt_windows, activation: str, margi
         rows = np.flatnonzero(ds)
         cache, ds = select_windows(cache, rows), ds[rows]
     return J, backward(ds, cache, frozen), int(hinge[0].sum())
+
+
+def softmax_loss_and_grads(params, windows, labels: np.ndarray, activation: str, frozen=()):
+    """Cross-entropy of N windows' class logits against their classes.
+
+    windows: {feature: (N, w)}; labels (N,) class ids into the rows of U.
+    Returns (J, grads): J = (1/N) sum_i -log p(y_i|x_i), p = softmax(U h_i).
+    """
+    f, cache = forward(params, windows, activation)  # (N, C)
+    J, ce = gates.softmax_ce_forward(f, labels)
+    df = gates.softmax_ce_backward(1.0, ce).astype(f.dtype)  # (N, C)
+    return J, backward(df, cache, frozen)
+
+
+def score_hidden(params, z: np.ndarray, activation: str) -> np.ndarray:
+    """s (N,) or f (N, C) from the hidden pre-activation z (N, H) = W x + b: f, then the output layer,
+    as forward() computes them (winner.fastscore finds z another way)."""
+    f_forward, _ = gates.ACTIVATIONS[activation]
+    h, _ = f_forward(z)  # (N, H)
+    out = output_key(params)
+    s, _ = OUTPUT_GATES[out][0](h, params[out])  # (N,) or (N, C)
+    return s

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from winner import breakdown, casing, consistency, embeddings, gazetteer, metrics, model
+from winner import breakdown, casing, consistency, embeddings, gazetteer, metrics, objectives
 from winner.config import Config
 from winner.corpus import Sentence, parse_tag, read_conll
 from winner.errors import WinnerError
@@ -26,6 +26,7 @@ class Prepared:
     dev: DevSet
     frozen: tuple
     notes: list  # lines worth telling the user (vocabulary size, vector coverage)
+    objective: objectives.MaxMargin | objectives.Softmax
     texts: dict  # text files a saved model keeps beside its weights: {file name: content}
 
 
@@ -52,15 +53,43 @@ def require_target(sentences: list[Sentence], target: str, path, why: str, hint:
 CONFIG_HINT = "check data.target and data.label_map"
 
 
-def make_windows(featurizer: Featurizer, sentences: list[Sentence], target: str, gazetteer_classes=None) -> Windows:
+def class_labels(sentences: list[Sentence], types) -> np.ndarray:
+    """(N,) int8 class of each token: 1 + the index of its entity type in `types`, 0 for O and other types."""
+    index = {kind: i + 1 for i, kind in enumerate(types)}
+    return np.array([index.get(parse_tag(t)[1], 0) for s in sentences for t in s.tags], dtype=np.int8)
+
+
+def corpus_types(sentences: list[Sentence]) -> tuple[str, ...]:
+    """Every entity type of a corpus, sorted."""
+    return tuple(sorted({parse_tag(t)[1] for s in sentences for t in s.tags} - {None, ""}))
+
+
+def make_windows(featurizer: Featurizer, sentences: list[Sentence], target: str, gazetteer_classes=None,
+                 types=None) -> Windows:
+    """The windows of a corpus; with `types` (a softmax model's entity types) also each centre's class."""
     return Windows(featurizer.windows([s.tokens for s in sentences], gazetteer_classes),
-                   inside_target(sentences, target))
+                   inside_target(sentences, target), None if types is None else class_labels(sentences, types))
 
 
-def make_dev(featurizer: Featurizer, sentences: list[Sentence], target: str, document_consistency: float = 0.0) -> DevSet:
-    scorer = metrics.SpanScorer([len(s.tokens) for s in sentences], [s.tags for s in sentences], target)
+def make_dev(featurizer: Featurizer, sentences: list[Sentence], target: str, document_consistency: float = 0.0,
+             types=None) -> DevSet:
+    """The dev windows and one SpanScorer per entity type (`types`, default the target alone)."""
+    model_types = tuple(types) if types is not None else (target,)
+    lengths, tags = [len(s.tokens) for s in sentences], [s.tags for s in sentences]
+    scorers = [metrics.SpanScorer(lengths, tags, kind) for kind in model_types]
     groups = consistency.groups([t for s in sentences for t in s.tokens], [s.doc for s in sentences for _ in s.tokens])
-    return DevSet(make_windows(featurizer, sentences, target), scorer, groups, document_consistency)
+    return DevSet(make_windows(featurizer, sentences, target, types=types), scorers, groups, model_types,
+                  model_types.index(target), document_consistency)
+
+
+def entity_types(config: Config, train_sentences: list[Sentence]) -> tuple[str, ...]:
+    """The model's entity types: data.target alone, data.types, or with 'all' every type of the training data."""
+    d = config.data
+    if d.types is None:
+        return (d.target,)
+    if d.types == "all":
+        return corpus_types(train_sentences)
+    return tuple(d.types)
 
 
 def make_featurizer(f, train_sentences: list[Sentence], target: str, vector_words=()) -> Featurizer:
@@ -101,8 +130,14 @@ def prepare(config: Config, rng: np.random.Generator) -> Prepared:
         vector_words, vectors = embeddings.read_vectors(f.vectors, f.word_dim, f.lowercase, f.digits_to_zero)
     featurizer = make_featurizer(f, train_sentences, d.target, vector_words)
     held_out = gazetteer.held_out_classes(train_sentences, d.target) if featurizer.gazetteers else None
-    train = make_windows(featurizer, train_sentences, d.target, held_out)
-    dev = make_dev(featurizer, dev_sentences, d.target, config.decode.document_consistency)
+    types = entity_types(config, train_sentences)
+    for kind in types:
+        if kind != d.target:  # the target was checked above, with its own message
+            require_target(train_sentences, kind, d.train, "training cannot learn that type",
+                           "check data.types and data.label_map")
+    objective = objectives.make(config.train.objective, types)
+    train = make_windows(featurizer, train_sentences, d.target, held_out, objective.label_types)
+    dev = make_dev(featurizer, dev_sentences, d.target, config.decode.document_consistency, objective.label_types)
     vocab = featurizer.vocab
     tables = {}
     for name, dim in feature_dims(f).items():
@@ -111,12 +146,14 @@ def prepare(config: Config, rng: np.random.Generator) -> Prepared:
             notes.append(f"vectors: {found:,} of {len(vocab):,} vocabulary words from {f.vectors}")
         else:
             tables[name] = embeddings.random_table(featurizer.sizes()[name], dim, rng)
-    params = model.init_params(tables, featurizer.width, m.hidden, rng)
+    params = objective.init_params(tables, featurizer.width, m.hidden, rng)
     frozen = ("E_word",) if (f.vectors and f.freeze_vectors) else ()
     notes.insert(0, f"train: {len(train_sentences):,} sentences, {len(train.positive):,} windows, "
                     f"{int(train.positive.sum()):,} inside {d.target}; dev: {len(dev_sentences):,} sentences, "
                     f"{len(dev.scorer.gold_keys):,} {d.target} entities; vocabulary {len(vocab):,}")
+    if objective.summary:
+        notes.insert(1, objective.summary)
     for name, g in featurizer.gazetteers.items():
         notes.append(f"gazetteer '{name}': {len(g):,} names")
     texts = {breakdown.NAMES_FILE: breakdown.names_text(breakdown.training_names(train_sentences, d.target))}
-    return Prepared(featurizer, params, train, dev, frozen, notes, texts)
+    return Prepared(featurizer, params, train, dev, frozen, notes, objective, texts)

@@ -9,7 +9,9 @@ display or GUI backend is ever involved.
 
 "True" dev windows are those whose centre token is inside a target entity;
 "corrupted" ones are the rest, the windows the default `outside` corruption
-draws its negatives from.
+draws its negatives from. For a softmax model the scores are the target
+type's log-odds, and the dev F1 of every type is plotted beside the
+target's precision, recall and F1.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from winner import checkpoint, model, recipe
+from winner import checkpoint, recipe
 from winner.corpus import read_conll
 from winner.errors import WinnerError, lines as text_lines, read_text, where
 
@@ -38,6 +40,7 @@ class Run:
     dev_file: str
     true_scores: np.ndarray  # (P,) dev windows whose centre is inside a target entity
     corrupt_scores: np.ndarray  # (N - P,) the others
+    score_name: str = "score s"  # what the scores are (winner.objectives)
 
 
 def read_metrics(path: Path) -> list[dict]:
@@ -70,9 +73,9 @@ def load(run_dir) -> Run:
         raise WinnerError(f"{directory / 'model-best' / 'config.yaml'}: data.dev: file not found: {cfg.data.dev}")
     dev = recipe.make_windows(loaded.featurizer, read_conll(cfg.data.dev, cfg.data.scheme, cfg.data.label_map),
                               loaded.target)
-    scores = model.score(loaded.params, dev.ids, cfg.model.activation)  # (N,)
+    scores = loaded.type_scores(dev.ids)[:, loaded.types.index(loaded.target)]  # (N,) the target type's
     return Run(directory, rows, best, cfg.train.epochs, loaded.target, loaded.threshold, cfg.data.dev,
-               scores[dev.positive], scores[~dev.positive])
+               scores[dev.positive], scores[~dev.positive], loaded.objective.score_name)
 
 
 def summary(run: Run) -> str:
@@ -88,6 +91,9 @@ def summary(run: Run) -> str:
         f"dev windows ({run.dev_file}): {run.true_scores.size:,} true, {above_true:.1%} above the threshold; "
         f"{run.corrupt_scores.size:,} corrupted, {above_corrupt:.1%} above it",
     ]
+    if len(b.get("dev_f1_types", {})) > 1:
+        lines.insert(2, "best epoch dev F1 per type: " + ", ".join(f"{k} {f:.4f}" for k, f in b["dev_f1_types"].items())
+                     + f"; overall {b['dev_f1_overall']:.4f}")
     return "\n".join(lines) + "\n"
 
 
@@ -109,11 +115,17 @@ def write_png(run: Run, out: Path) -> bool:
     losses = [(row["epoch"], row["loss"]) for row in run.rows if row.get("loss")]  # null: diverged; 0 fits no log axis
     loss.plot(*zip(*losses), marker="o", markersize=3)
     loss.set_yscale("log")
-    loss.set(title="training loss (mean hinge per step)", xlabel="epoch", ylabel="loss")
+    loss.set(title="training loss (mean per step: hinge or cross-entropy)", xlabel="epoch", ylabel="loss")
 
     for key, label in (("dev_precision", "precision"), ("dev_recall", "recall"), ("dev_f1", "F1")):
         scores.plot(epochs, [row[key] for row in run.rows], marker="o", markersize=3, label=label)
-    scores.set(title=f"dev {run.target} scores (entity level)", xlabel="epoch", ylim=(0, 1))
+    per_type = run.rows[-1].get("dev_f1_types", {})
+    if len(per_type) > 1:  # a softmax model of several types: each type's dev F1 and the overall one
+        for kind in [*per_type, None]:
+            values = [row["dev_f1_overall"] if kind is None else row["dev_f1_types"][kind] for row in run.rows]
+            scores.plot(epochs, values, linestyle="--", marker=".", label=f"F1 {kind or 'overall'}")
+    scores.set(title=f"dev {run.target} scores (entity level)" + (", F1 per type" if len(per_type) > 1 else ""),
+               xlabel="epoch", ylim=(0, 1))
 
     threshold.plot(epochs, [row["threshold"] for row in run.rows], marker="o", markersize=3, color="tab:purple")
     threshold.set(title="decision threshold (picked on dev)", xlabel="epoch", ylabel="score")
@@ -128,7 +140,8 @@ def write_png(run: Run, out: Path) -> bool:
                    label=f"corrupted ({run.corrupt_scores.size:,})")
     histogram.hist(run.true_scores, bins=bins, density=True, alpha=0.6, label=f"true ({run.true_scores.size:,})")
     histogram.axvline(run.threshold, color="black", linestyle="--", label=f"threshold {run.threshold:+.2f}")
-    histogram.set(title=f"model-best: dev window scores ({Path(run.dev_file).name})", xlabel="score s",
+    histogram.set(title=f"model-best: dev window scores ({Path(run.dev_file).name})",
+                  xlabel=f"{run.score_name} ({run.target})",
                   ylabel="density")
     histogram.legend()
     figure.suptitle(f"{run.directory}: best dev {run.target} F1 {run.best['dev_f1']:.4f} at epoch {best}")

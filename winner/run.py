@@ -1,4 +1,4 @@
-"""What `train` and `eval` do with files: a training run and a file evaluation.
+"""What `train` does with files: a training run (winner.scoring does `eval`'s part).
 The CLI only parses arguments and prints.
 
 A training run keeps, in output.run_dir, model-best, model-last and
@@ -15,28 +15,29 @@ import json
 import math
 import signal
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from winner import __version__, casing, checkpoint, config as config_module, consistency, metrics, model, recipe
-from winner.corpus import read_conll
+from winner import __version__, checkpoint, config as config_module, decode, recipe
 from winner.errors import WinnerError, lines as text_lines, read_text
 from winner.features import save_featurizer
-from winner.train import DevSet, EpochResult, Progress, evaluate as evaluate_dev, train_epochs
+from winner.train import DevResult, EpochResult, Progress, evaluate as evaluate_dev, train_epochs
 
 # Settings --resume lets differ from the saved config: they do not change what an epoch computes.
 RESUMABLE = ("train.epochs", "train.patience", "output.run_dir")  # a run directory may have been moved
 RUN_FILES = ("model-best", "model-last", "metrics.jsonl")  # what a training run keeps in output.run_dir
 
 
-def _meta(cfg, result: EpochResult | None, threshold: float) -> dict:
-    meta = {"winner_version": __version__, "target": cfg.data.target, "threshold": float(threshold)}
-    if result is not None:
-        meta.update(epoch=result.epoch, dev=result.dev.as_dict(), dev_token_accuracy=result.token_accuracy)
-    return meta
+def _meta(cfg, objective, evaluation: DevResult) -> dict:
+    """meta.json of a model: objective, types, each type's threshold, and the dev scores at them."""
+    types = list(objective.types)
+    return {"winner_version": __version__, "objective": objective.name, "target": cfg.data.target,
+            "types": types, "threshold": evaluation.threshold, "thresholds": [float(t) for t in evaluation.thresholds],
+            "dev": evaluation.scores.as_dict(), "dev_token_accuracy": evaluation.token_accuracy,
+            "dev_types": {kind: s.as_dict() for kind, s in zip(types, evaluation.per_type)},
+            "dev_overall": decode.overall(evaluation.per_type).as_dict()}
 
 
 def _metrics_row(result: EpochResult, elapsed: float) -> dict:
@@ -56,6 +57,8 @@ def _metrics_row(result: EpochResult, elapsed: float) -> dict:
         "train_seconds": round(result.train_seconds, 3),
         "seconds": round(elapsed, 3),
         "is_best": result.is_best,
+        "dev_f1_types": {kind: round(s.f1, 6) for kind, s in zip(result.evaluation.types, result.evaluation.per_type)},
+        "dev_f1_overall": round(decode.overall(result.evaluation.per_type).f1, 6),
     }
 
 
@@ -197,7 +200,8 @@ def run_training(config_path, overrides, log: Callable[[str], None] = print, res
         log(f"resuming {last_dir} after epoch {progress.epoch}" + (f", step {progress.step}" if progress.step else ""))
     run_dir.mkdir(parents=True, exist_ok=True)
     params, featurizer = prepared.params, prepared.featurizer
-    steps = math.ceil(int(prepared.train.positive.sum()) / cfg.train.batch_size)
+    objective = prepared.objective
+    steps = math.ceil(objective.epoch_size(prepared.train) / cfg.train.batch_size)
     bar = tqdm(total=steps * cfg.train.epochs, initial=steps * progress.epoch + progress.step, unit="step",
                disable=None, leave=False, dynamic_ncols=True)
     stop = _StopRequest()
@@ -217,7 +221,7 @@ def run_training(config_path, overrides, log: Callable[[str], None] = print, res
         checkpoint.write_atomic(metrics_path, "".join(json.dumps(r) + "\n" for r in rows))
 
     epochs = train_epochs(params, prepared.train, prepared.dev, cfg.train, cfg.model.activation,
-                          rng, prepared.frozen, on_step, progress)
+                          rng, prepared.frozen, on_step, progress, objective)
     # A diverging run overflows before it is caught; the divergence check reports it in one line.
     with stop, bar, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         try:
@@ -229,7 +233,7 @@ def run_training(config_path, overrides, log: Callable[[str], None] = print, res
                     kept = f"{best_dir} keeps epoch {best['epoch']}, the last good model" if best else "no model was saved"
                     raise WinnerError(f"{config_path}: training diverged at epoch {result.epoch} "
                                       f"({result.stop_reason}); {kept}")
-                meta = _meta(cfg, result, result.threshold)
+                meta = {**_meta(cfg, objective, result.evaluation), "epoch": result.epoch}
                 if result.is_best:
                     checkpoint.save(best_dir, params, featurizer, cfg, meta, texts=prepared.texts)
                 save_last(meta)  # last: the one a resume starts from, so nothing it implies is missing
@@ -237,15 +241,18 @@ def run_training(config_path, overrides, log: Callable[[str], None] = print, res
                 log(f"epoch {result.epoch:>3}  loss {result.loss:.4f}  dev P {result.dev.precision:.4f} "
                     f"R {result.dev.recall:.4f} F1 {result.dev.f1:.4f}  threshold {result.threshold:+.3f}  "
                     f"{result.windows_per_s:,.0f} windows/s{'  best' if result.is_best else ''}")
+                if len(objective.types) > 1:
+                    log("           dev F1 " + "  ".join(f"{k} {f:.4f}" for k, f in rows[-1]["dev_f1_types"].items())
+                        + f"  overall {rows[-1]['dev_f1_overall']:.4f}")
                 if result.stop_reason:
                     log(result.stop_reason)
                 stop.check()
         except KeyboardInterrupt:
             bar.clear()
             if progress.step:  # inside an epoch: model-last gets this step's parameters
-                threshold, scores, accuracy, _ = evaluate_dev(params, prepared.dev, cfg.model.activation)
-                save_last({**_meta(cfg, None, threshold), "epoch": progress.epoch, "step": progress.step,
-                           "dev": scores.as_dict(), "dev_token_accuracy": accuracy, "interrupted": True})
+                evaluation = evaluate_dev(params, prepared.dev, cfg.model.activation, objective)
+                save_last({**_meta(cfg, objective, evaluation), "epoch": progress.epoch, "step": progress.step,
+                           "interrupted": True})
             write_rows()  # exists even when no epoch has finished
             log(f"interrupted after epoch {progress.epoch}" + (f", step {progress.step}" if progress.step else "") +
                 f": saved {last_dir} and {metrics_path}; add --resume to the same command to continue")
@@ -253,48 +260,3 @@ def run_training(config_path, overrides, log: Callable[[str], None] = print, res
     best = _best_row(rows)
     return (f"best dev {cfg.data.target} F1 {best['dev_f1']:.4f} (P {best['dev_precision']:.4f} "
             f"R {best['dev_recall']:.4f}) at epoch {best['epoch']}, threshold {best['threshold']:+.3f}: {best_dir}")
-
-
-@dataclass
-class ScoredFile:
-    """A saved model's window scores on a CoNLL file, after document consistency."""
-
-    loaded: checkpoint.LoadedModel
-    sentences: list
-    dev: DevSet
-    scores: np.ndarray  # (N,) one per token of the file
-
-
-def score_file(model_dir, data_file, label_map: dict, scheme: str = "auto", allow_no_gold: bool = False,
-               recase: str | None = None) -> ScoredFile:
-    """Read a model and a CoNLL file and score every token's window, as `winner eval` decides.
-
-    Raises WinnerError when the file holds no entity of the model's target
-    type, naming the types it has, unless allow_no_gold. recase 'lower' or
-    'upper' puts every token of the file in that casing first (winner/casing.py).
-    """
-    loaded = checkpoint.load(model_dir)
-    sentences = read_conll(data_file, scheme, {**loaded.config.data.label_map, **label_map})
-    if not allow_no_gold:
-        recipe.require_target(sentences, loaded.target, data_file, "there is nothing to score against",
-                              f"map the file's type to the model's with --label-map, e.g. --label-map "
-                              f"location={loaded.target}, or add --allow-no-gold to score a file without gold entities")
-    if recase is not None:
-        sentences = casing.recase(sentences, recase)
-    dev = recipe.make_dev(loaded.featurizer, sentences, loaded.target, loaded.config.decode.document_consistency)
-    scores = model.score(loaded.params, dev.windows.ids, loaded.config.model.activation)
-    return ScoredFile(loaded, sentences, dev, consistency.smooth(scores, dev.groups, dev.consistency))
-
-
-def evaluate(scored: ScoredFile) -> dict:
-    """conlleval-style scores of the scored file at the model's threshold."""
-    positive = scored.scores > scored.loaded.threshold
-    result = scored.dev.scorer(positive).as_dict()
-    result.update(
-        target=scored.loaded.target,
-        threshold=scored.loaded.threshold,
-        tokens=int(positive.size),
-        token_accuracy=metrics.token_accuracy(scored.dev.windows.positive, positive),
-        sentences=len(scored.sentences),
-    )
-    return result

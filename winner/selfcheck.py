@@ -2,10 +2,12 @@
 
 The unit tests check every gate on toy sizes; this checks the model a config
 (or a saved model directory) describes, at its real sizes and on windows of
-its own training data: parameters cast to float64, a few true windows and k
-corrupted windows each, drawn until no hinge pair and no hidden unit is near
-a kink (winner.gradcheck.kink_distance), then every analytic gradient of the
-max-margin loss against central differences.
+its own training data: parameters cast to float64, then every analytic
+gradient of the model's loss against central differences. For max-margin,
+a few true windows and k corrupted windows each, drawn until no hinge pair
+and no hidden unit is near a kink (winner.gradcheck.kink_distance); for
+softmax with cross-entropy, a few windows of every class (the loss has no
+kink; relu and hardtanh units still must be away from theirs).
 
 Two things keep it fast enough to run from the command line:
 
@@ -28,7 +30,7 @@ from typing import Callable
 
 import numpy as np
 
-from winner import checkpoint, config as config_module, gates, gradcheck, model, recipe, train
+from winner import checkpoint, config as config_module, gates, gradcheck, model, objectives, recipe
 from winner.corpus import read_conll
 from winner.errors import WinnerError
 
@@ -42,9 +44,7 @@ class Check:
     activation: str
     shapes: dict[str, tuple]  # the full parameter shapes
     rows_checked: dict[str, int]  # embedding tables: rows the batch touches
-    true_windows: int
-    corrupted_windows: int
-    active_pairs: int
+    batch: str  # what the batch holds, in words
     kink_distance: float
     errors: dict[str, float]  # parameter -> relative error
     tolerance: float
@@ -89,12 +89,64 @@ def _problem(config_path, overrides, model_dir):
         if not Path(cfg.data.train).is_file():
             raise WinnerError(f"{Path(model_dir) / 'config.yaml'}: data.train: file not found: {cfg.data.train}")
         sentences = read_conll(cfg.data.train, cfg.data.scheme, cfg.data.label_map)
-        return loaded.params, recipe.make_windows(loaded.featurizer, sentences, cfg.data.target), cfg, \
-            f"{model_dir} (trained parameters)"
+        types = loaded.objective.label_types
+        return loaded.params, recipe.make_windows(loaded.featurizer, sentences, cfg.data.target, types=types), cfg, \
+            f"{model_dir} (trained parameters)", loaded.objective
     cfg = config_module.load(config_path, overrides)
     config_module.check_paths(cfg, str(config_path))
     prepared = recipe.prepare(cfg, np.random.default_rng(cfg.train.seed))
-    return prepared.params, prepared.train, cfg, f"{config_path} (initial parameters)"
+    return prepared.params, prepared.train, cfg, f"{config_path} (initial parameters)", prepared.objective
+
+
+def _max_margin_batch(params, data, cfg, windows: int, rng):
+    """True windows with k corrupted ones each, away from every kink, with a pair inside the margin."""
+    activation, margin, k = cfg.model.activation, cfg.train.margin, cfg.train.k
+    positives, negatives = np.flatnonzero(data.positive), np.flatnonzero(~data.positive)
+    if len(positives) < windows:
+        raise WinnerError(f"{cfg.data.train}: fewer than {windows} '{cfg.data.target}' windows to check with")
+    for _ in range(DRAWS):
+        batch = rng.choice(positives, windows, replace=False)
+        true_windows = data.take(batch)
+        corrupt_windows = objectives.corrupt(data, batch, k, cfg.train.corruption, negatives, len(params["E_word"]),
+                                             rng)
+        small, true_compact, corrupt_compact, rows_used = compact(params, true_windows, corrupt_windows)
+        distance = gradcheck.kink_distance(small, true_compact, corrupt_compact, activation, margin)
+        _, grads, active = model.loss_and_grads(small, true_compact, corrupt_compact, activation, margin)
+        if distance > MIN_KINK_DISTANCE and active:  # no pair active: every gradient is 0, nothing checked
+            break
+    else:
+        raise WinnerError(f"no batch of {windows} true windows away from kinks with a pair inside the margin "
+                          f"in {DRAWS} draws; try another --windows")
+    described = (f"{windows} true window{'s' if windows != 1 else ''}, {windows * k} corrupted; "
+                 f"{active} of {windows * k} pairs inside the margin")
+    return small, grads, loss_only(small, true_compact, corrupt_compact, activation, margin), rows_used, \
+        described, distance
+
+
+def _softmax_batch(params, data, cfg, classes, windows: int, rng):
+    """`windows` windows of every class, away from the activation's kinks."""
+    activation = cfg.model.activation
+    by_class = [np.flatnonzero(data.labels == c) for c in range(len(classes))]
+    for c, rows in enumerate(by_class):
+        if len(rows) < windows:
+            raise WinnerError(f"{cfg.data.train}: fewer than {windows} '{classes[c]}' windows to check with")
+    for _ in range(DRAWS):
+        batch = np.concatenate([rng.choice(rows, windows, replace=False) for rows in by_class])
+        labels = data.labels[batch].astype(np.int64)
+        small, compacted, _, rows_used = compact(params, data.take(batch), {k: v[:0] for k, v in data.ids.items()})
+        distance = gradcheck.activation_kink_distance(small, compacted, activation)
+        if distance > MIN_KINK_DISTANCE:
+            break
+    else:
+        raise WinnerError(f"no batch of {windows} windows a class away from kinks in {DRAWS} draws; "
+                          f"try another --windows")
+    _, grads = model.softmax_loss_and_grads(small, compacted, labels, activation)
+
+    def loss() -> float:
+        return gates.softmax_ce_forward(model.forward(small, compacted, activation)[0], labels)[0]
+
+    described = f"{len(batch)} windows, {windows} of each class ({', '.join(classes)}); softmax with cross-entropy"
+    return small, grads, loss, rows_used, described, distance
 
 
 def run_gradcheck(config_path=None, overrides=(), model_dir=None, windows: int = 2, tolerance: float = 1e-6,
@@ -102,27 +154,14 @@ def run_gradcheck(config_path=None, overrides=(), model_dir=None, windows: int =
     """Build the problem, draw a batch away from kinks, compare every gradient."""
     from tqdm import tqdm
 
-    params, data, cfg, source = _problem(config_path, overrides, model_dir)
+    params, data, cfg, source, objective = _problem(config_path, overrides, model_dir)
     params = {key: value.astype(np.float64) for key, value in params.items()}
-    activation, margin, k = cfg.model.activation, cfg.train.margin, cfg.train.k
     rng = np.random.default_rng(cfg.train.seed)
-    positives, negatives = np.flatnonzero(data.positive), np.flatnonzero(~data.positive)
-    if len(positives) < windows:
-        raise WinnerError(f"{cfg.data.train}: fewer than {windows} '{cfg.data.target}' windows to check with")
-    for _ in range(DRAWS):
-        batch = rng.choice(positives, windows, replace=False)
-        true_windows = data.take(batch)
-        corrupt_windows = train.corrupt(data, batch, k, cfg.train.corruption, negatives, len(params["E_word"]), rng)
-        problem = compact(params, true_windows, corrupt_windows)
-        distance = gradcheck.kink_distance(*problem[:3], activation, margin)
-        _, grads, active = model.loss_and_grads(*problem[:3], activation, margin)
-        if distance > MIN_KINK_DISTANCE and active:  # no pair active: every gradient is 0, nothing checked
-            break
+    if objective.name == "softmax":
+        problem = _softmax_batch(params, data, cfg, objective.classes, windows, rng)
     else:
-        raise WinnerError(f"no batch of {windows} true windows away from kinks with a pair inside the margin "
-                          f"in {DRAWS} draws; try another --windows")
-    small, true_compact, corrupt_compact, rows_used = problem
-    loss = loss_only(small, true_compact, corrupt_compact, activation, margin)
+        problem = _max_margin_batch(params, data, cfg, windows, rng)
+    small, grads, loss, rows_used, described, distance = problem
     bar = tqdm(total=2 * sum(v.size for v in small.values()), unit="eval", disable=None, leave=False,
                dynamic_ncols=True, desc="central differences")
 
@@ -136,8 +175,8 @@ def run_gradcheck(config_path=None, overrides=(), model_dir=None, windows: int =
         numeric = gradcheck.numeric_gradient(counted_loss, small[key], eps)
         errors[key] = gradcheck.relative_error(gradcheck.dense(grads[key], small[key].shape), numeric)
     bar.close()
-    return Check(source, activation, {key: value.shape for key, value in params.items()}, rows_used, windows,
-                 windows * k, active, distance, errors, tolerance)
+    return Check(source, cfg.model.activation, {key: value.shape for key, value in params.items()}, rows_used,
+                 described, distance, errors, tolerance)
 
 
 def render_text(check: Check) -> str:
@@ -145,10 +184,8 @@ def render_text(check: Check) -> str:
                        for key in check.rows_checked)
     lines = [
         f"gradcheck {check.source}: {check.activation}, float64",
-        f"batch: {check.true_windows} true window{'s' if check.true_windows != 1 else ''}, "
-        f"{check.corrupted_windows} corrupted; "
-        f"{check.active_pairs} of {check.corrupted_windows} pairs inside the margin; "
-        f"nearest kink {check.kink_distance:.2g} away",
+        f"batch: {check.batch}; " + (f"nearest kink {check.kink_distance:.2g} away"
+                                     if np.isfinite(check.kink_distance) else "no kink (a smooth activation)"),
         f"embedding tables: only the rows the batch looks up are checked ({tables}); "
         f"the loss does not depend on the others, whose gradient is exactly 0",
         "",

@@ -1,4 +1,8 @@
-"""The training loop: max-margin SGD over (true, corrupted) window pairs.
+"""The training loop: epochs of optimiser steps on the objective's batches.
+
+The objective (winner.objectives) says what an epoch goes over and what one
+step's loss is: max-margin over (true, corrupted) window pairs, or softmax
+with cross-entropy over every window. This loop is the same for both.
 
 `train_epochs` is a generator: it yields one EpochResult per epoch and owns
 no I/O, so the CLI decides what to print and save and tests can drive it.
@@ -11,46 +15,80 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Iterator
 
 import numpy as np
 
-from winner import consistency, metrics, model
+from winner import decode, metrics, objectives
 from winner.config import TrainConfig
 from winner.optim import Optimizer
 
 
 @dataclass
 class Windows:
-    """Window ids of a corpus and whether each centre token is inside a target entity."""
+    """Window ids of a corpus, whether each centre token is inside a target entity, and its class."""
 
     ids: dict[str, np.ndarray]  # feature -> (N, w) int32
     positive: np.ndarray  # (N,) bool
+    labels: np.ndarray | None = None  # (N,) class id of each centre token: 0 O, i the i-th entity type
 
     def take(self, rows: np.ndarray) -> dict[str, np.ndarray]:
         return {name: np.take(ids, rows, axis=0) for name, ids in self.ids.items()}
+
+    @cached_property
+    def negatives(self) -> np.ndarray:
+        """(M,) the windows whose centre is outside the target type."""
+        return np.flatnonzero(~self.positive)
 
 
 @dataclass
 class DevSet:
     windows: Windows
-    scorer: metrics.SpanScorer
+    scorers: list  # one metrics.SpanScorer per entity type of the model, in its order
     groups: np.ndarray  # (N,) same token string in the same document (document consistency)
+    types: tuple  # the model's entity types
+    target: int  # the index of data.target among them
     consistency: float = 0.0  # decode.document_consistency
+
+    @property
+    def scorer(self) -> metrics.SpanScorer:
+        return self.scorers[self.target]
+
+
+@dataclass
+class DevResult:
+    """Dev scores with each type's dev-optimal threshold, tokens labelled by decode.decide."""
+
+    thresholds: np.ndarray  # (T,) one per entity type
+    per_type: list  # (T,) metrics.Scores
+    token_accuracy: float  # share of tokens given their right class (O or a type)
+    types: tuple  # the entity types, in the order of thresholds and per_type
+    target: int  # the index of data.target among them
+    largest: float = 0.0  # the largest |score| before document consistency (NaN if one is NaN)
+
+    @property
+    def threshold(self) -> float:
+        return float(self.thresholds[self.target])
+
+    @property
+    def scores(self) -> metrics.Scores:
+        return self.per_type[self.target]
 
 
 @dataclass
 class EpochResult:
     epoch: int
-    loss: float  # mean hinge loss over the epoch's steps (L2 term not included)
-    windows_per_s: float  # true + corrupted windows through forward, backward, update
+    loss: float  # mean loss over the epoch's steps (L2 term not included)
+    windows_per_s: float  # windows through forward, backward, update (true and corrupted ones for max-margin)
     train_seconds: float  # the steps alone
-    threshold: float  # dev-optimal decision threshold
-    dev: metrics.Scores
+    threshold: float  # dev-optimal decision threshold of the target type
+    dev: metrics.Scores  # of the target type
     token_accuracy: float
     is_best: bool
     stop_reason: str | None = None  # set on the last epoch when training stops early
     diverged: bool = False  # training has blown up (see `blown_up`): it stops
+    evaluation: DevResult | None = None  # every type's threshold and scores
 
 
 @dataclass
@@ -83,27 +121,32 @@ class Progress:
                    state["since_best"], accumulators)
 
 
-def corrupt(data: Windows, batch: np.ndarray, k: int, how: str,
-            negatives: np.ndarray, vocab_size: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """k corrupted windows per true window, rows i*k ... i*k+k-1 for true window i.
-
-    'outside': windows drawn uniformly from those whose centre is not a target;
-    'replace_centre': the true window with its centre word swapped for a random
-    vocabulary word (Collobert & Weston), the other features kept.
-    """
-    if how == "outside":
-        return data.take(negatives[rng.integers(len(negatives), size=len(batch) * k)])
-    windows = data.take(np.repeat(batch, k))
-    centre = windows["word"].shape[1] // 2
-    windows["word"][:, centre] = rng.integers(3, vocab_size, size=len(batch) * k)  # ids 0-2 are specials
-    return windows
+def evaluate(params, dev: DevSet, activation: str, objective=None) -> DevResult:
+    """Each type's dev threshold, entity scores of the labels decode.decide gives at them, token accuracy,
+    and the largest |score| before document consistency, for the divergence check."""
+    objective = objective or objectives.MaxMargin(dev.types)
+    raw = objective.type_scores(params, dev.windows.ids, activation)  # (N, T)
+    scores = decode.smooth(raw, dev.groups, dev.consistency)
+    largest = float(np.max(np.abs(raw))) if raw.size else 0.0  # NaN if a score is NaN
+    thresholds = decode.pick_thresholds(scores, dev.scorers)  # (T,)
+    labels = decode.decide(scores, thresholds)  # (N,)
+    return DevResult(thresholds, decode.score_types(labels, dev.scorers), token_accuracy(dev, labels), dev.types,
+                     dev.target, largest)
 
 
-# Training has diverged when the hinge loss of a step or of an epoch, or any dev score, is larger in size
-# than DIVERGENCE_BOUND x train.margin, or when any of them or any parameter is NaN or infinite. A
-# margin-m hinge keeps healthy scores within a few margins (a few units on CoNLL-2003), so the bound
-# is met only by a run that has blown up, whether or not its floats have overflowed yet: where they
-# overflow depends on the CPU and BLAS kernel, the bound does not.
+def token_accuracy(dev: DevSet, labels: np.ndarray) -> float:
+    """Share of tokens whose class, O or an entity type, is right (not an entity score)."""
+    if dev.windows.labels is None:  # one type: inside or outside it
+        return metrics.token_accuracy(dev.windows.positive, labels == dev.target)
+    return metrics.token_accuracy(dev.windows.labels, labels + 1)  # decide's OUTSIDE (-1) is class 0
+
+
+# Training has diverged when the loss of a step or of an epoch, or any dev score, is larger in size
+# than DIVERGENCE_BOUND x the objective's scale (train.margin for max-margin, 1 for cross-entropy
+# and log-odds), or when any of them or any parameter is NaN or infinite. A margin-m hinge keeps
+# healthy scores within a few margins (a few units on CoNLL-2003), and healthy log-odds stay within
+# tens, so the bound is met only by a run that has blown up, whether or not its floats have
+# overflowed yet: where they overflow depends on the CPU and BLAS kernel, the bound does not.
 DIVERGENCE_BOUND = 1e6
 
 
@@ -115,73 +158,62 @@ def blown_up(values, margin: float) -> bool:
     return not largest <= DIVERGENCE_BOUND * margin
 
 
-def evaluate(params, dev: DevSet, activation: str) -> tuple[float, metrics.Scores, float, float]:
-    """Dev threshold, entity scores at it, token accuracy, and the largest |score| before document
-    consistency (NaN if a score is NaN), for the divergence check."""
-    raw = model.score(params, dev.windows.ids, activation)  # (N,)
-    scores = consistency.smooth(raw, dev.groups, dev.consistency)
-    threshold, result = metrics.best_threshold(scores, dev.scorer)
-    accuracy = metrics.token_accuracy(dev.windows.positive, scores > threshold)
-    largest = float(np.max(np.abs(raw))) if raw.size else 0.0
-    return threshold, result, accuracy, largest
-
-
 def train_epochs(params: dict, data: Windows, dev: DevSet, cfg: TrainConfig, activation: str,
                  rng: np.random.Generator, frozen=(), on_step=None,
-                 progress: Progress | None = None) -> Iterator[EpochResult]:
+                 progress: Progress | None = None, objective=None) -> Iterator[EpochResult]:
     """Train in place, one epoch per iteration; stops after cfg.epochs or `patience` epochs without a better dev F1.
 
     on_step(epoch, loss, windows_per_s), if given, is called after every step
     (for a progress bar; it may raise KeyboardInterrupt to stop at that step).
     `progress`, if given, is kept current; to resume, pass the Progress a run
-    saved, with `rng` restored to the state saved beside it.
+    saved, with `rng` restored to the state saved beside it. `objective`
+    (winner.objectives) defaults to max-margin.
     """
     progress = progress if progress is not None else Progress()
-    positives = np.flatnonzero(data.positive)
-    negatives = np.flatnonzero(~data.positive)
-    vocab_size = params["E_word"].shape[0]
+    objective = objective or objectives.MaxMargin(dev.types)
+    scale = objective.scale(cfg)  # of losses and scores, for the divergence bound
     optimizer = Optimizer(params, cfg.optimizer, cfg.lr, cfg.l2, progress.accumulators)
     progress.accumulators = optimizer.state
     for epoch in range(progress.epoch + 1, cfg.epochs + 1):
         if progress.step == 0:
             progress.epoch_rng, progress.losses = rng.bit_generator.state, []
-            order = rng.permutation(positives)
+            order = objective.epoch_order(data, rng)
         else:  # resumed inside this epoch: its order again, from the state it was drawn from
             replay = np.random.Generator(type(rng.bit_generator)())
             replay.bit_generator.state = progress.epoch_rng
-            order = replay.permutation(positives)
+            order = objective.epoch_order(data, replay)
         losses, windows, started = progress.losses, 0, time.perf_counter()
         for start in range(progress.step * cfg.batch_size, len(order), cfg.batch_size):
             batch = order[start: start + cfg.batch_size]
-            true_windows = data.take(batch)
-            corrupt_windows = corrupt(data, batch, cfg.k, cfg.corruption, negatives, vocab_size, rng)
-            loss, grads, _ = model.loss_and_grads(params, true_windows, corrupt_windows, activation,
-                                                  cfg.margin, frozen)
+            loss, grads, seen = objective.step(params, data, batch, cfg, activation, frozen, rng)
             optimizer.step(params, grads)
             losses.append(float(loss))
             progress.step += 1
-            windows += len(batch) * (1 + cfg.k)
-            if blown_up(losses[-1], cfg.margin):  # stop at once: later steps only blow up further
+            windows += seen
+            if blown_up(losses[-1], scale):  # stop at once: later steps only blow up further
                 break
             if on_step is not None:
                 on_step(epoch, loss, windows / max(time.perf_counter() - started, 1e-9))
         seconds = time.perf_counter() - started
         loss = float(np.mean(losses))
-        threshold, result, accuracy, largest = evaluate(params, dev, activation)
+        evaluation = evaluate(params, dev, activation, objective)
+        threshold, result, accuracy = evaluation.threshold, evaluation.scores, evaluation.token_accuracy
         # The loss can stay small while the parameters or the scores overflow (a NaN score
         # never violates the margin), hence the dev scores and the parameters are checked too.
-        diverged = (blown_up(losses, cfg.margin) or blown_up(largest, cfg.margin) or not np.isfinite(threshold)
+        diverged = (blown_up(losses, scale) or blown_up(evaluation.largest, scale)
+                    or not np.isfinite(evaluation.thresholds).all()
                     or not all(np.isfinite(p).all() for p in params.values()))
         is_best = result.f1 > progress.best_f1 and not diverged
         progress.best_f1, progress.since_best = (result.f1, 0) if is_best else (progress.best_f1, progress.since_best + 1)
         progress.epoch, progress.step, progress.epoch_rng, progress.losses = epoch, 0, None, []
         stop = None
         if diverged:
-            stop = (f"the hinge loss or a dev score is beyond {DIVERGENCE_BOUND:g} x train.margin, or a value is "
+            bound = f"{DIVERGENCE_BOUND:g}" + (f" x {objective.scale_name}" if objective.scale_name else "")
+            stop = (f"the {objective.loss_name} loss or a dev score is beyond {bound}, or a value is "
                     f"not finite: lower train.lr (now {cfg.lr:g})")
         elif cfg.patience and progress.since_best >= cfg.patience and epoch < cfg.epochs:
             stop = f"early stop: no better dev F1 for {cfg.patience} epochs"
         yield EpochResult(epoch, loss, windows / max(seconds, 1e-9), seconds, threshold, result,
-                          accuracy, is_best, stop, diverged)
+                          accuracy, is_best, stop, diverged, evaluation)
         if stop:
             return

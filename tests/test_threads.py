@@ -1,0 +1,78 @@
+"""BLAS thread settings: the rule of winner.threads, and the count the BLAS numpy loads really runs
+with (read by threadpoolctl in a fresh process, since a BLAS reads its variables once, when numpy loads).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from winner import threads
+from winner.threads import VARIABLES, chosen
+
+threadpoolctl = pytest.importorskip("threadpoolctl")
+
+CLEAN = {k: v for k, v in os.environ.items() if k not in VARIABLES + ("WINNER_THREADS",)}
+
+# The CLI's own callback runs (an eval of a missing model fails after it), then numpy is loaded and
+# threadpoolctl asked how many threads its BLAS uses.
+PROBE = """
+import json, sys
+from winner.cli import app
+try:
+    app(sys.argv[1:] + ["eval", "no-such-model", "no-such-file"], standalone_mode=False)
+except BaseException:
+    pass
+import numpy
+from threadpoolctl import threadpool_info
+print(json.dumps([pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]))
+"""
+
+
+def blas_threads(*args: str, **env: str) -> list[int]:
+    """Threads of every BLAS numpy loaded in a `winner ARGS eval ...` process, `env` added to a clean environment."""
+    proc = subprocess.run([sys.executable, "-c", PROBE, *args], env={**CLEAN, **env}, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    counts = json.loads(proc.stdout)
+    assert counts, "threadpoolctl found no BLAS"
+    return counts
+
+
+def test_default_is_one_thread():
+    assert blas_threads() == [1] * len(blas_threads())
+
+
+@pytest.mark.parametrize("name", VARIABLES)
+def test_a_users_variable_is_honoured(name):
+    assert set(blas_threads(**{name: "2"})) == {2}
+
+
+def test_omp_num_threads_alone_is_honoured_by_openblas():
+    """The old CLI set OPENBLAS_NUM_THREADS itself, which OpenBLAS reads first: OMP_NUM_THREADS=1 did nothing."""
+    assert set(blas_threads(OMP_NUM_THREADS="1")) == {1}
+    assert set(blas_threads(OMP_NUM_THREADS="2")) == {2}
+
+
+def test_threads_option_and_winner_threads_override_the_variables():
+    assert set(blas_threads("--threads", "2", OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")) == {2}
+    assert set(blas_threads(WINNER_THREADS="2", OPENBLAS_NUM_THREADS="1")) == {2}
+
+
+def test_rule_order_and_values_that_are_not_counts():
+    assert chosen(None, {}) == 1
+    assert chosen(3, {"OPENBLAS_NUM_THREADS": "2"}) == 3
+    assert chosen(None, {"OMP_NUM_THREADS": "4", "OPENBLAS_NUM_THREADS": "2"}) == 2  # OpenBLAS reads its own first
+    assert chosen(None, {"OMP_NUM_THREADS": "4", "MKL_NUM_THREADS": "3"}) == 3
+    assert chosen(None, {"OMP_NUM_THREADS": "4,2"}) == 4  # nested OpenMP levels: the first
+    for value in ("", "0", "-1", "two"):
+        assert chosen(None, {"OPENBLAS_NUM_THREADS": value, "OMP_NUM_THREADS": "2"}) == 2
+
+
+def test_configure_writes_every_variable():
+    environ = {"OMP_NUM_THREADS": "2"}
+    assert threads.configure(None, environ) == 2
+    assert environ == {name: "2" for name in VARIABLES}

@@ -1,0 +1,54 @@
+"""How many BLAS threads the matrix products use, decided before numpy loads.
+
+A BLAS library reads its thread count from the environment once, when numpy
+is imported, and each reads its own variable before OMP_NUM_THREADS
+(OpenBLAS: OPENBLAS_NUM_THREADS, then OMP_NUM_THREADS; MKL: MKL_NUM_THREADS,
+then OMP_NUM_THREADS). So a user's OMP_NUM_THREADS=1 would do nothing if
+winner set OPENBLAS_NUM_THREADS itself; instead winner picks one count and
+writes it to all three:
+
+1. --threads N (or WINNER_THREADS=N), if given;
+2. else the first of OPENBLAS_NUM_THREADS, MKL_NUM_THREADS, OMP_NUM_THREADS
+   the user set to a positive whole number (for OMP_NUM_THREADS, its first
+   level: "4,2" means 4), in the order the libraries read them;
+3. else 1.
+
+One thread by default: OpenBLAS threads spin-wait for a core, so with
+another CPU-bound process on the machine two threads made training several
+times slower than one, while on an idle machine two gained little (README,
+Performance). Tagging's fast path (winner.fastscore) hardly uses BLAS.
+This module imports nothing heavy: the CLI calls it before numpy loads.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import MutableMapping
+
+VARIABLES = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS")  # in the order BLAS libraries read them
+DEFAULT = 1
+
+
+def _count(value: str | None) -> int | None:
+    """A positive thread count from a variable's value, or None (unset, empty, 0 or not a number)."""
+    first = (value or "").split(",")[0].strip()
+    return int(first) if first.isdigit() and int(first) > 0 else None
+
+
+def chosen(threads: int | None, environ: MutableMapping[str, str]) -> int:
+    """The thread count by the rule above: `threads` from --threads, else the user's variables, else 1."""
+    if threads is not None:
+        return threads
+    for name in VARIABLES:
+        count = _count(environ.get(name))
+        if count is not None:
+            return count
+    return DEFAULT
+
+
+def configure(threads: int | None = None, environ: MutableMapping[str, str] = os.environ) -> int:
+    """Write the chosen count to every variable in VARIABLES; returns it. Call before numpy is imported."""
+    count = chosen(threads, environ)
+    for name in VARIABLES:
+        environ[name] = str(count)
+    return count
