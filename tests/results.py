@@ -8,6 +8,12 @@ training wall time (median over the seeds) and the training throughput
 (windows through forward, backward and update per second, mean over epochs
 and seeds). Each row's command reproduces one seed. Writes only under
 runs/results/. Tune on dev only: nothing here reads the test split.
+
+With --breakdown, each trained model is also evaluated with
+`winner eval --breakdown` on dev as it is, lowercased and uppercased
+(`--casing lower|upper`), and the table gains the F1 of LOC names seen and
+not seen in training and the F1 on the re-cased dev files (means over the
+seeds).
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ OUT = REPO / "runs" / "results"
 FINAL = "configs/conll2003.yaml"
 NO_VECTORS = "configs/conll2003-novectors.yaml"
 TYPES = "configs/conll2003-types.yaml"
+CASED_ROBUST = "configs/conll2003-cased-robust.yaml"
 
 # (row label, config, overrides): the final recipe, the recipe without vectors, the two cross-entropy
 # recipes, then one ablation a row.
@@ -44,7 +51,10 @@ RECIPES = [
     ("baseline: words and caps, GloVe, hidden 300, 10 epochs", FINAL,
      ["features.suffix_dim=0", "features.gazetteer=null", "features.train_gazetteer=false",
       "features.other_gazetteer=false", "decode.document_consistency=0", "model.hidden=300", "train.epochs=10"]),
+    ("final recipe, robust to case: + a lowercased copy of every training sentence, caps class 'uncased'",
+     CASED_ROBUST, []),
 ]
+CASINGS = (None, "lower", "upper")  # dev as it is, then re-cased by `winner eval --casing`
 
 
 def train(config: str, overrides: list[str], seed: int, run_dir: Path) -> tuple[dict, float, float]:
@@ -61,6 +71,34 @@ def train(config: str, overrides: list[str], seed: int, run_dir: Path) -> tuple[
     return json.loads((run_dir / "model-best" / "meta.json").read_text()), seconds, speed
 
 
+def evaluate(model_dir: Path, dev: str, casing: str | None) -> dict:
+    """`winner eval --breakdown --format json` of a model on dev, re-cased when `casing` says so."""
+    command = [sys.executable, "-m", "winner", "eval", str(model_dir), dev, "--breakdown", "--format", "json"]
+    result = subprocess.run(command + (["--casing", casing] if casing else []), cwd=REPO, capture_output=True,
+                            text=True)
+    if result.returncode != 0:
+        sys.exit(f"results: {' '.join(command)} failed:\n{result.stderr}")
+    return json.loads(result.stdout)
+
+
+def breakdown_cells(run_dirs: list[Path], dev: str) -> str:
+    """Mean F1 over the seeds of the target type's: seen names, unseen names, lowercased dev, uppercased dev."""
+    evals = [{casing: evaluate(run_dir / "model-best", dev, casing) for casing in CASINGS} for run_dir in run_dirs]
+    seen = [e[None]["breakdown"]["seen_in_training"] for e in evals]
+    def loc(result: dict) -> float:  # the target type's F1 (a cross-entropy model's top level holds all types')
+        return result["types"][result["target"]]["f1"]
+
+    cells = [[s["seen"]["f1"] for s in seen], [s["unseen"]["f1"] for s in seen],
+             [loc(e["lower"]) for e in evals], [loc(e["upper"]) for e in evals]]
+    return " | ".join(mean_sd(values) for values in cells) + " | "
+
+
+def dev_file(config: str) -> str:
+    import yaml
+
+    return yaml.safe_load((REPO / config).read_text())["data"]["dev"]
+
+
 def mean_sd(values) -> str:
     sd = statistics.stdev(values) if len(values) > 1 else 0.0
     return f"{statistics.mean(values):.4f} ± {sd:.4f}"
@@ -71,13 +109,16 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--rows", type=int, default=len(RECIPES), help="only the first N rows")
     parser.add_argument("--only", type=int, nargs="+", help="only these rows (0 is the first)")
+    parser.add_argument("--breakdown", action="store_true", help="add seen/unseen and lowercased/uppercased F1")
     args = parser.parse_args()
+    extra = "seen F1 | unseen F1 | lowercased dev F1 | uppercased dev F1 | " if args.breakdown else ""
     print("| recipe | dev LOC P | dev LOC R | dev LOC F1 | per-seed F1 | dev PER F1 | dev ORG F1 | dev MISC F1 "
-          "| dev F1, all types | train s | windows/s | command (seed 0) |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+          f"| dev F1, all types | {extra}train s | windows/s | command (seed 0) |")
+    print("| --- " * (12 + 4 * args.breakdown) + "|")
     for index in args.only if args.only is not None else range(min(args.rows, len(RECIPES))):
         label, config, overrides = RECIPES[index]
-        runs = [train(config, overrides, seed, OUT / f"{index}-seed{seed}") for seed in range(args.seeds)]
+        run_dirs = [OUT / f"{index}-seed{seed}" for seed in range(args.seeds)]
+        runs = [train(config, overrides, seed, run_dir) for seed, run_dir in enumerate(run_dirs)]
         metas = [meta for meta, _, _ in runs]
         scores = [meta["dev"] for meta in metas]
         seconds = statistics.median(s for _, s, _ in runs)
@@ -87,9 +128,10 @@ def main() -> None:
         others = [mean_sd([m["dev_types"][kind]["f1"] for m in metas]) if kind in metas[0].get("dev_types", {}) else "–"
                   for kind in ("PER", "ORG", "MISC")]
         overall = mean_sd([m["dev_overall"]["f1"] for m in metas]) if len(metas[0].get("dev_types", {})) > 1 else "–"
+        cells = breakdown_cells(run_dirs, dev_file(config)) if args.breakdown else ""
         print(f"| {label} | {mean_sd([s['precision'] for s in scores])} | {mean_sd([s['recall'] for s in scores])} "
               f"| {mean_sd([s['f1'] for s in scores])} | {per_seed} | {' | '.join(others)} | {overall} "
-              f"| {seconds:.0f} | {speed:,.0f} | `{command}` |", flush=True)
+              f"| {cells}{seconds:.0f} | {speed:,.0f} | `{command}` |", flush=True)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@
       vocab.txt     one word per line; line i is word id i
       suffixes.txt  the same for word endings, when the suffix feature is on
       gazetteer-*.txt  one name per line, when a gazetteer feature is on
+      training-names.txt  the target names of the training data (winner/breakdown.py)
       config.yaml   the resolved training config
       meta.json     format version, objective, entity types and their thresholds,
                     dev scores, target type
@@ -162,11 +163,13 @@ def _write_arrays(path: Path, arrays: dict) -> None:
 
 
 def save(directory, params: dict, featurizer: Featurizer, config: config_module.Config, meta: dict,
-         resume: tuple[dict, dict] | None = None) -> None:
+         resume: tuple[dict, dict] | None = None, texts: dict[str, str] | None = None) -> None:
     """Write a complete model directory next to `directory`, then swap it in.
 
     resume, (optimizer arrays, training state as JSON values), adds the two
     files `winner train --resume` reads; a model-best does without them.
+    texts, {file name: content}, adds text files that load() does not need
+    (the training names of `winner eval --breakdown`).
     """
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
@@ -177,6 +180,8 @@ def save(directory, params: dict, featurizer: Featurizer, config: config_module.
         _write_arrays(staging / "weights.npz", params)
         save_featurizer(featurizer, staging, write_atomic)
         write_atomic(staging / "config.yaml", config_module.dump(config))
+        for name, text in (texts or {}).items():
+            write_atomic(staging / name, text)
         if resume is not None:
             accumulators, state = resume
             _write_arrays(staging / "optimizer.npz", accumulators)

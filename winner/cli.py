@@ -137,27 +137,40 @@ def evaluate(
     scheme: str = typer.Option("auto", "--scheme", help="Tag scheme of DATA_FILE: auto, iob1, iob2 or iobes."),
     errors: Optional[int] = typer.Option(None, "--errors", min=0, metavar="N", help="Also list up to N false positives and N false negatives, most confident first."),
     allow_no_gold: bool = typer.Option(False, "--allow-no-gold", help="Score DATA_FILE even if it holds no gold entity of the model's type (otherwise an error)."),
+    breakdown: bool = typer.Option(False, "--breakdown", help="Also score slices: entities whose string the model saw as the target in training or not, and sentences in mixed case, lower case, upper case. A slice's recall counts its gold entities, its precision the predicted entities whose own string and sentence fall in it."),
+    casing: Optional[str] = typer.Option(None, "--casing", metavar="lower|upper", help="Put every token of DATA_FILE in lower or upper case before tagging."),
 ):
     """Entity-level precision, recall and F1 of a model on a CoNLL file (conlleval's rules): all the
     model's entity types together, then each type. --errors lists the target type's mistakes."""
     import json
 
     from winner import scoring
+    from winner.casing import RECASINGS
     from winner.config import SCHEMES
 
     if scheme not in SCHEMES:
         raise WinnerError(f"--scheme '{scheme}': expected {', '.join(SCHEMES[:-1])} or {SCHEMES[-1]}")
-    scored = scoring.score_file(model_dir, data_file, _label_map(label_map), scheme, allow_no_gold)
+    if casing is not None and casing not in RECASINGS:
+        raise WinnerError(f"--casing '{casing}': expected {' or '.join(RECASINGS)}")
+    scored = scoring.score_file(model_dir, data_file, _label_map(label_map), scheme, allow_no_gold, casing)
     result = scoring.evaluate(scored)
-    found = None
+    found = sliced = None
     if errors is not None:
         from winner import mistakes
 
         found = mistakes.find(scored, errors)
+    if breakdown:
+        from winner import breakdown as slices
+
+        sliced = slices.breakdown(scored, scored.labels == scored.dev.target, slices.read_names(model_dir))
     if format == EvalFormat.json:
         if found is not None:
             result.update(false_positives=[m.as_dict() for m in found.false_positives],
                           false_negatives=[m.as_dict() for m in found.false_negatives])
+        if sliced is not None:
+            result["breakdown"] = sliced
+            if sliced["seen_in_training"] is None:
+                result["breakdown"]["seen_in_training_unavailable"] = slices.unavailable(model_dir)
         typer.echo(json.dumps(result))
     else:
         from winner.metrics import Scores, report
@@ -166,6 +179,8 @@ def evaluate(
         per_type = {kind: Scores(**{k: values[k] for k in keys}) for kind, values in result["types"].items()}
         overall = Scores(**{k: result[k] for k in keys})
         typer.echo(report(overall, per_type, result["tokens"], result["token_accuracy"]), nl=False)
+        if sliced is not None:
+            typer.echo(slices.render_text(sliced, result["target"], slices.unavailable(model_dir)), nl=False)
         if found is not None:
             typer.echo(mistakes.render_text(found, data_file), nl=False)
 

@@ -37,6 +37,9 @@ class DataConfig:
     # entity types of a softmax model (train.objective: softmax): null for the target alone,
     # 'all' for every type of the training corpus (after label_map), or a list of types
     types: typing.Optional[list] = None
+    # share of training sentences that also train as a lowercased / uppercased copy (winner/casing.py)
+    case_augment_lower: float = 0.0
+    case_augment_upper: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ class FeaturesConfig:
     digits_to_zero: bool = True
     word_dim: int = 50
     caps_dim: int = 5  # 0 switches the capitalisation feature off
+    caps_uncased: bool = False  # a caps class of its own for the words of all-lower and all-caps sentences
     vectors: typing.Optional[str] = None  # GloVe / word2vec text file, .txt or .txt.gz
     freeze_vectors: bool = False
     min_count: int = 1  # rarer training words map to the unknown-word id
@@ -108,6 +112,8 @@ SECTIONS = {f.name: f.default_factory for f in dataclasses.fields(Config)}
 _RULES = {
     ("data", "scheme"): (lambda v: v in SCHEMES, f"one of {', '.join(SCHEMES)}"),
     ("data", "target"): (lambda v: bool(v.strip()), "a non-empty entity type"),
+    ("data", "case_augment_lower"): (lambda v: 0 <= v <= 1, "a number from 0 to 1"),
+    ("data", "case_augment_upper"): (lambda v: 0 <= v <= 1, "a number from 0 to 1"),
     ("data", "types"): (lambda v: v == "all" or (isinstance(v, list) and len(v) > 0 and len(set(v)) == len(v)),
                         "'all' or a list of distinct entity types"),
     ("features", "half_window"): (lambda v: v >= 0, "an integer >= 0"),

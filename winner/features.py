@@ -25,6 +25,9 @@ SPECIALS = (UNK, LEFT, RIGHT)  # ids 0, 1, 2 in every vocabulary
 # Capitalisation classes: the caps feature keeps what lowercasing throws away.
 CAPS_CLASSES = ("<boundary>", "lower", "UPPER", "Title", "miXed", "no-letters")
 CAPS_BOUNDARY = 0
+# With features.caps_uncased, one more class: in a sentence written all in lower case or all in
+# capitals the case of a word says nothing about it, and its lower or UPPER tokens take this class.
+CAPS_UNCASED = len(CAPS_CLASSES)
 
 def word_endings(tokens: list[str], length: int, digits_to_zero: bool = True) -> list[str]:
     """The suffix feature's keys: the last `length` characters of each lowercased word."""
@@ -42,6 +45,20 @@ def caps_class(token: str) -> int:
     if token[0].isupper() and (token[1:].islower() or not any(c.isupper() for c in token[1:])):
         return 3
     return 4
+
+
+def caps_in_context(caps: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """(N,) caps classes of sentences laid end to end (`lengths` (S,)), with the lower and UPPER
+    tokens of every uncased sentence given CAPS_UNCASED. A sentence is uncased when it has a
+    token with letters and those tokens are all lower, or all UPPER."""
+    sentence = np.repeat(np.arange(lengths.size), lengths)  # (N,)
+
+    def none_outside(classes) -> np.ndarray:  # (S,) no token of the sentence has another class
+        return np.bincount(sentence, ~np.isin(caps, classes), lengths.size) == 0
+
+    letters = np.bincount(sentence, caps != 5, lengths.size) > 0  # (S,) 5: no-letters
+    uncased = (none_outside((1, 5)) | none_outside((2, 5))) & letters  # 1: lower, 2: UPPER
+    return np.where(uncased[sentence] & np.isin(caps, (1, 2)), CAPS_UNCASED, caps).astype(caps.dtype)
 
 
 class Vocab:
@@ -144,6 +161,7 @@ class Featurizer:
     suffixes: Vocab | None = None  # last suffix_length characters of the normalised word
     suffix_length: int = 3
     gazetteers: dict = field(default_factory=dict)  # feature name -> Gazetteer
+    caps_uncased: bool = False  # CAPS_UNCASED for the lower and UPPER tokens of uncased sentences
     _known: TokenTable = field(default_factory=TokenTable, init=False, repr=False, compare=False)
 
     @property
@@ -152,7 +170,7 @@ class Featurizer:
 
     def sizes(self) -> dict[str, int]:
         """Number of ids of every feature this featurizer produces."""
-        sizes = {"word": len(self.vocab), "caps": len(CAPS_CLASSES)}
+        sizes = {"word": len(self.vocab), "caps": len(CAPS_CLASSES) + self.caps_uncased}
         if self.suffixes is not None:
             sizes["suffix"] = len(self.suffixes)
         sizes.update({name: len(CLASSES) for name in self.gazetteers})
@@ -189,8 +207,9 @@ class Featurizer:
         """windows() of sentences laid end to end: `tokens` all their tokens, `lengths` (S,) how many each has."""
         ids = self.token_ids(tokens)  # (N, 3)
         layout = WindowLayout(lengths, self.half_window)
+        caps = caps_in_context(ids[:, 1], lengths) if self.caps_uncased else ids[:, 1]
         out = {"word": layout.windows(ids[:, 0], left=1, right=2),
-               "caps": layout.windows(ids[:, 1], left=CAPS_BOUNDARY, right=CAPS_BOUNDARY)}
+               "caps": layout.windows(caps, left=CAPS_BOUNDARY, right=CAPS_BOUNDARY)}
         if self.suffixes is not None:
             out["suffix"] = layout.windows(ids[:, 2], left=1, right=2)
         lower = normalise_all(tokens, True, False) if self.gazetteers else []
@@ -230,4 +249,4 @@ def load_featurizer(directory: Path, f) -> Featurizer:
             names = lines(read_text(path, "file", ", but the model directory needs it"))
             gazetteers[name] = Gazetteer((tuple(line.split(" ")) for line in names), normalised=True)
     return Featurizer(vocab("vocab.txt"), f.half_window, f.lowercase, f.digits_to_zero,
-                      vocab("suffixes.txt") if f.suffix_dim else None, f.suffix_length, gazetteers)
+                      vocab("suffixes.txt") if f.suffix_dim else None, f.suffix_length, gazetteers, f.caps_uncased)

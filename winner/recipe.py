@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from winner import consistency, embeddings, gazetteer, metrics, objectives
+from winner import breakdown, casing, consistency, embeddings, gazetteer, metrics, objectives
 from winner.config import Config
 from winner.corpus import Sentence, parse_tag, read_conll
 from winner.errors import WinnerError
@@ -27,6 +27,7 @@ class Prepared:
     frozen: tuple
     notes: list  # lines worth telling the user (vocabulary size, vector coverage)
     objective: objectives.MaxMargin | objectives.Softmax
+    texts: dict  # text files a saved model keeps beside its weights: {file name: content}
 
 
 def inside_target(sentences: list[Sentence], target: str) -> np.ndarray:
@@ -108,7 +109,8 @@ def make_featurizer(f, train_sentences: list[Sentence], target: str, vector_word
         gazetteers["seen"] = learned["seen"]
     if f.other_gazetteer:
         gazetteers["other"] = learned["other"]
-    return Featurizer(vocab, f.half_window, f.lowercase, f.digits_to_zero, suffixes, f.suffix_length, gazetteers)
+    return Featurizer(vocab, f.half_window, f.lowercase, f.digits_to_zero, suffixes, f.suffix_length, gazetteers,
+                      f.caps_uncased)
 
 
 def prepare(config: Config, rng: np.random.Generator) -> Prepared:
@@ -118,6 +120,11 @@ def prepare(config: Config, rng: np.random.Generator) -> Prepared:
     dev_sentences = read_conll(d.dev, d.scheme, d.label_map)
     require_target(dev_sentences, d.target, d.dev, "dev cannot pick the threshold or the best epoch", CONFIG_HINT)
     notes = []
+    read = len(train_sentences)
+    train_sentences = casing.augment(train_sentences, {"lower": d.case_augment_lower, "upper": d.case_augment_upper},
+                                     config.train.seed)
+    if len(train_sentences) > read:
+        notes.append(f"case_augment: {len(train_sentences) - read:,} copies of training sentences in other casings")
     vector_words, vectors = (), None
     if f.vectors:
         vector_words, vectors = embeddings.read_vectors(f.vectors, f.word_dim, f.lowercase, f.digits_to_zero)
@@ -148,4 +155,5 @@ def prepare(config: Config, rng: np.random.Generator) -> Prepared:
         notes.insert(1, objective.summary)
     for name, g in featurizer.gazetteers.items():
         notes.append(f"gazetteer '{name}': {len(g):,} names")
-    return Prepared(featurizer, params, train, dev, frozen, notes, objective)
+    texts = {breakdown.NAMES_FILE: breakdown.names_text(breakdown.training_names(train_sentences, d.target))}
+    return Prepared(featurizer, params, train, dev, frozen, notes, objective, texts)

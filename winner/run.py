@@ -240,7 +240,8 @@ def run_training(config_path, overrides, log: Callable[[str], None] = print, res
         stop.check()
 
     def save_last(meta: dict) -> None:
-        checkpoint.save(last_dir, params, featurizer, cfg, meta, resume=(progress.accumulators, progress.to_json(rng)))
+        checkpoint.save(last_dir, params, featurizer, cfg, meta, resume=(progress.accumulators, progress.to_json(rng)),
+                        texts=prepared.texts)
 
     def write_rows() -> None:
         checkpoint.write_atomic(metrics_path, "".join(json.dumps(r) + "\n" for r in rows))
@@ -260,7 +261,7 @@ def run_training(config_path, overrides, log: Callable[[str], None] = print, res
                                       f"({result.stop_reason}); {kept}")
                 meta = {**_meta(cfg, objective, result.evaluation), "epoch": result.epoch}
                 if result.is_best:
-                    checkpoint.save(best_dir, params, featurizer, cfg, meta)
+                    checkpoint.save(best_dir, params, featurizer, cfg, meta, texts=prepared.texts)
                 save_last(meta)  # last: the one a resume starts from, so nothing it implies is missing
                 bar.clear()
                 log(f"epoch {result.epoch:>3}  loss {result.loss:.4f}  dev P {result.dev.precision:.4f} "

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from winner import checkpoint, decode, recipe
+from winner import casing, checkpoint, decode, recipe
 from winner.corpus import read_conll
 from winner.train import DevSet, token_accuracy
 
@@ -27,12 +27,14 @@ class ScoredFile:
         return decode.decide(self.scores, self.loaded.thresholds)
 
 
-def score_file(model_dir, data_file, label_map: dict, scheme: str = "auto", allow_no_gold: bool = False) -> ScoredFile:
+def score_file(model_dir, data_file, label_map: dict, scheme: str = "auto", allow_no_gold: bool = False,
+               recase: str | None = None) -> ScoredFile:
     """Read a model (a directory, or one loaded already) and a CoNLL file and score every token's
     window, as `winner eval` decides.
 
     Raises WinnerError when the file holds no entity of the model's target
-    type, naming the types it has, unless allow_no_gold.
+    type, naming the types it has, unless allow_no_gold. recase 'lower' or
+    'upper' puts every token of the file in that casing first (winner/casing.py).
     """
     loaded = model_dir if isinstance(model_dir, checkpoint.LoadedModel) else checkpoint.load(model_dir)
     sentences = read_conll(data_file, scheme, {**loaded.config.data.label_map, **label_map})
@@ -40,6 +42,8 @@ def score_file(model_dir, data_file, label_map: dict, scheme: str = "auto", allo
         recipe.require_target(sentences, loaded.target, data_file, "there is nothing to score against",
                               f"map the file's type to the model's with --label-map, e.g. --label-map "
                               f"location={loaded.target}, or add --allow-no-gold to score a file without gold entities")
+    if recase is not None:
+        sentences = casing.recase(sentences, recase)
     dev = recipe.make_dev(loaded.featurizer, sentences, loaded.target, loaded.config.decode.document_consistency,
                           loaded.objective.label_types)
     scores = loaded.type_scores(dev.windows.ids)  # (N, T)
