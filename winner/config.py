@@ -77,7 +77,7 @@ class TrainConfig:
     k: int = 10  # corrupted windows per true window (max_margin)
     corruption: str = "outside"  # outside: any non-target window; replace_centre: Collobert's (max_margin)
     margin: float = 1.0  # (max_margin)
-    l2: float = 0.0  # weight decay on W and u
+    l2: float = 0.0  # weight decay on W and the output layer (u or U)
     patience: int = 3  # epochs without a better dev F1 before stopping; 0 never stops early
     seed: int = 0
 

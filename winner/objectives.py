@@ -19,8 +19,9 @@ from __future__ import annotations
 import numpy as np
 
 from winner import model
+from winner.config import OBJECTIVES
 
-NAMES = ("max_margin", "softmax")
+NAMES = OBJECTIVES  # train.objective's choices, each a class below (make)
 
 
 def corrupt(data, batch: np.ndarray, k: int, how: str,
@@ -155,4 +156,7 @@ class Softmax:
 
 def make(name: str, types) -> MaxMargin | Softmax:
     """The objective called `name` (train.objective) over these entity types."""
-    return Softmax(types) if name == "softmax" else MaxMargin(types)
+    kinds = {"max_margin": MaxMargin, "softmax": Softmax}
+    if name not in kinds:
+        raise ValueError(f"unknown objective {name!r}: expected one of {', '.join(kinds)}")
+    return kinds[name](types)
