@@ -40,6 +40,7 @@ RECIPES = [
     ("final recipe without pretrained vectors", NO_VECTORS, []),
     ("cross-entropy, 2 classes (O, LOC)", TYPES, ["data.types=null"]),
     ("cross-entropy, all types (O, LOC, MISC, ORG, PER)", TYPES, []),
+    ("cross-entropy, all types, − caps class 'uncased'", TYPES, ["features.caps_uncased=false"]),
     ("− document consistency", FINAL, ["decode.document_consistency=0"]),
     ("− names of other types seen in training", FINAL, ["features.other_gazetteer=false"]),
     ("− names seen in training (both kinds)", FINAL, ["features.train_gazetteer=false", "features.other_gazetteer=false"]),

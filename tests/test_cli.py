@@ -287,7 +287,7 @@ def write_config_with_missing_data(tmp_path: Path) -> Path:
 # naming a data file that does not exist; a fragment the error line must contain).
 ERROR_CASES = {
     "missing-config": (["train", "configs/no-such-config.yaml", "output.run_dir={run}"], "no-such-config.yaml"),
-    "unknown-key": (["train", DEFAULT_CONFIG, "train.lrr=0.1", "output.run_dir={run}"], "did you mean 'lr'"),
+    "unknown-key": (["train", DEFAULT_CONFIG, "train.lrr=0.1", "output.run_dir={run}"], "override 'train.lrr=0.1': unknown key 'train.lrr' (did you mean 'train.lr'?)"),
     "override-without-equals": (["train", DEFAULT_CONFIG, "train.lr", "output.run_dir={run}"], "train.lr"),
     "missing-data-file": (["train", "{config}", "output.run_dir={run}"], "data.train"),
     "eval-missing-model": (["eval", "{run}/model-best", SAMPLE_DEV], "model directory not found"),

@@ -148,7 +148,7 @@ def test_unknown_section_suggests_the_closest(tmp_path):
 def test_unknown_key_suggests_the_closest(tmp_path):
     path, message = config_error(tmp_path, "train:\n  lrr: 0.1\n")
     assert message.startswith(f"{path}: ")
-    assert "train.lrr" in message and "did you mean 'lr'" in message
+    assert "train.lrr" in message and "did you mean 'train.lr'" in message
 
 
 def test_unknown_key_far_from_any_key_has_no_suggestion(tmp_path):
@@ -240,9 +240,8 @@ def test_override_with_unknown_section_suggests_the_closest(tmp_path):
 
 
 def test_override_with_unknown_key_names_the_key(tmp_path):
-    path, message = config_error(tmp_path, "", ["train.lrr=0.1"])
-    assert message.startswith(f"{path}: ")
-    assert "train.lrr" in message and "did you mean 'lr'" in message
+    _, message = config_error(tmp_path, "", ["train.lrr=0.1"])
+    assert message == "override 'train.lrr=0.1': unknown key 'train.lrr' (did you mean 'train.lr'?)"
 
 
 def test_override_with_bad_value_names_the_key(tmp_path):

@@ -130,7 +130,7 @@ TRAIN_CASES = {
     "config-invalid-yaml": ({"c.yaml": "train:\n  lr: 0.1\n  epochs: [3\n"},
                             ["{tmp}/c.yaml"], "{tmp}/c.yaml:4: invalid YAML"),
     "config-unknown-key": ({"c.yaml": "model:\n  hiden: 10\n"},
-                           ["{tmp}/c.yaml"], "{tmp}/c.yaml: unknown key 'model.hiden' (did you mean 'hidden'?)"),
+                           ["{tmp}/c.yaml"], "{tmp}/c.yaml: unknown key 'model.hiden' (did you mean 'model.hidden'?)"),
     "config-unknown-section": ({"c.yaml": "trian:\n  lr: 0.1\n"},
                                ["{tmp}/c.yaml"], "unknown section 'trian' (did you mean 'train'?)"),
     "config-wrong-type": ({"c.yaml": "train:\n  epochs: ten\n"}, ["{tmp}/c.yaml"],
@@ -153,7 +153,7 @@ TRAIN_CASES = {
     "missing-vectors-file": ({}, [DEFAULT_CONFIG, "features.vectors={tmp}/none.txt"], "features.vectors: file not found"),
     # overrides
     "override-unknown-section": ({}, [DEFAULT_CONFIG, "trian.lr=0.1"], "override 'trian.lr=0.1': unknown section 'trian'"),
-    "override-unknown-key": ({}, [DEFAULT_CONFIG, "model.hiden=10"], "unknown key 'model.hiden' (did you mean 'hidden'?)"),
+    "override-unknown-key": ({}, [DEFAULT_CONFIG, "model.hiden=10"], "override 'model.hiden=10': unknown key 'model.hiden' (did you mean 'model.hidden'?)"),
     "override-unparsable-value": ({}, [DEFAULT_CONFIG, "train.lr=[0.1"], "override 'train.lr=[0.1': cannot parse"),
     "override-wrong-type": ({}, [DEFAULT_CONFIG, "train.epochs=abc"], "train.epochs: expected int, got 'abc'"),
     "override-empty-key": ({}, [DEFAULT_CONFIG, "train.=3"], "override 'train.=3': expected section.key=value"),

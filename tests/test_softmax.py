@@ -97,13 +97,17 @@ def test_negative_control_softmax_backward_without_the_onehot(monkeypatch):
     assert errors["U"] > 1e-2 and errors["W"] > 1e-2
 
 
-def test_one_score_models_are_unchanged_by_the_class_output():
-    """The same seed gives the same u, W and tables as before the class output existed: init draws
-    W first, then u, and classes=None takes that path."""
-    rng_a, rng_b = np.random.default_rng(5), np.random.default_rng(5)
+def test_one_score_models_draw_what_they_drew_before_the_class_output():
+    """Max-margin figures stay the same for a seed only if init draws what it drew before U existed:
+    Glorot-uniform W (H, D), then u (H,), from the one generator, written out here independently."""
     tables = {"word": np.ones((4, 2), np.float32)}
-    a, b = model.init_params(tables, 3, 4, rng_a), model.init_params(tables, 3, 4, rng_b, classes=None)
-    assert set(a) == {"E_word", "W", "b", "u"} and all(np.array_equal(a[k], b[k]) for k in a)
+    params = model.init_params(tables, 3, 4, np.random.default_rng(5))
+    rng, D, H = np.random.default_rng(5), 3 * 2, 4
+    W = rng.uniform(-np.sqrt(6.0 / (D + H)), np.sqrt(6.0 / (D + H)), (H, D)).astype(np.float32)
+    u = rng.uniform(-np.sqrt(6.0 / (H + 1)), np.sqrt(6.0 / (H + 1)), H).astype(np.float32)
+    assert set(params) == {"E_word", "W", "b", "u"}
+    np.testing.assert_array_equal(params["W"], W)
+    np.testing.assert_array_equal(params["u"], u)
 
 
 # --------------------------------------------------------------------------- log-odds

@@ -68,7 +68,7 @@ def test_rule_order_and_values_that_are_not_counts():
     assert chosen(None, {"OMP_NUM_THREADS": "4", "OPENBLAS_NUM_THREADS": "2"}) == 2  # OpenBLAS reads its own first
     assert chosen(None, {"OMP_NUM_THREADS": "4", "MKL_NUM_THREADS": "3"}) == 3
     assert chosen(None, {"OMP_NUM_THREADS": "4,2"}) == 4  # nested OpenMP levels: the first
-    for value in ("", "0", "-1", "two"):
+    for value in ("", "0", "-1", "two", "²", "٣"):  # a digit int() refuses; one BLAS cannot read
         assert chosen(None, {"OPENBLAS_NUM_THREADS": value, "OMP_NUM_THREADS": "2"}) == 2
 
 

@@ -125,3 +125,21 @@ def test_dev_scores_beyond_the_bound_stop_training_though_the_loss_is_small(prep
                                       np.random.default_rng(0)))
     assert [r.diverged for r in results] == [False, True]
     assert not train.blown_up(results[1].loss, 1.0) and not results[1].is_best
+
+
+@pytest.mark.parametrize("output", ["u", "U"])
+def test_l2_shrinks_the_weights_and_the_output_layer_of_either_objective(output):
+    """train.l2 acts on W and on the output layer, u (max-margin) or U (softmax), never on b or embeddings."""
+    from winner.optim import Optimizer
+
+    params = {key: np.ones(shape, np.float32) for key, shape in
+              {"W": (2, 3), "b": (2,), output: (2,) if output == "u" else (3, 2)}.items()}
+    Optimizer(params, "sgd", 0.1, l2=1.0).step(params, {key: np.zeros_like(p) for key, p in params.items()})
+    np.testing.assert_allclose(params["W"], 0.9)
+    np.testing.assert_allclose(params[output], 0.9)
+    np.testing.assert_array_equal(params["b"], 1.0)
+
+
+def test_an_unknown_objective_is_refused():
+    with pytest.raises(ValueError, match="unknown objective 'hinge'"):
+        objectives.make("hinge", ("LOC",))

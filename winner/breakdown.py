@@ -72,7 +72,7 @@ def _slice_scores(correct: np.ndarray, gold_slice: np.ndarray, predicted_slice: 
 
 
 def breakdown(scored, positive: np.ndarray, names: set[str] | None) -> dict:
-    """Scores of the slices of a winner.run.ScoredFile whose tokens `positive` (N,) bool the model tags.
+    """Scores of the slices of a winner.scoring.ScoredFile whose tokens `positive` (N,) bool the model tags.
 
     Returns {"seen_in_training": {"seen": scores, "unseen": scores} or None when `names` is None,
     "casing": {"mixed": ..., "lower": ..., "upper": ...}}, each scores a dict of precision,

@@ -317,7 +317,7 @@ def gradcheck(
     config: Optional[Path] = typer.Argument(None, help="YAML config file; or give --model instead."),
     overrides: Optional[List[str]] = typer.Argument(None, help="section.key=value, e.g. model.hidden=10 for a quick check."),
     model_dir: Optional[Path] = typer.Option(None, "--model", help="Check a trained model directory instead of a config's initial parameters."),
-    windows: int = typer.Option(2, "--windows", min=1, help="True windows in the batch (each with train.k corrupted ones)."),
+    windows: int = typer.Option(2, "--windows", min=1, help="Windows in the batch: true windows with train.k corrupted ones each (max-margin), or windows (softmax)."),
     tolerance: float = typer.Option(1e-6, "--tolerance", min=0.0, help="Largest relative error that passes."),
 ):
     """Every analytic gradient of the loss against central differences, in float64; exit 1 on failure."""

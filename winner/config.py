@@ -77,7 +77,7 @@ class TrainConfig:
     k: int = 10  # corrupted windows per true window (max_margin)
     corruption: str = "outside"  # outside: any non-target window; replace_centre: Collobert's (max_margin)
     margin: float = 1.0  # (max_margin)
-    l2: float = 0.0  # weight decay on W and u
+    l2: float = 0.0  # weight decay on W and the output layer (u or U)
     patience: int = 3  # epochs without a better dev F1 before stopping; 0 never stops early
     seed: int = 0
 
@@ -143,11 +143,16 @@ _RULES = {
 _FLOAT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 
 
-def _closest(name: str, options) -> str:
+def _closest(name: str, options, section: str | None = None) -> str:
+    """' (did you mean 'train.lr'?)' for the option closest to `name`, named as the user writes it."""
     import difflib  # only on the error path
 
     match = difflib.get_close_matches(name, list(options), n=1, cutoff=0.5)
-    return f" (did you mean '{match[0]}'?)" if match else ""
+    return f" (did you mean '{section + '.' if section else ''}{match[0]}'?)" if match else ""
+
+
+def _section_fields(name: str) -> dict:
+    return {f.name: f for f in dataclasses.fields(SECTIONS[name])}
 
 
 def _coerce(value, annotation, where: str):
@@ -198,12 +203,11 @@ def from_dict(raw: dict, source: str = "config") -> Config:
             values = {}
         if not isinstance(values, dict):
             raise WinnerError(f"{source}: section '{name}' must be a mapping of keys to values")
-        cls = SECTIONS[name]
-        fields = {f.name: f for f in dataclasses.fields(cls)}
+        cls, fields = SECTIONS[name], _section_fields(name)
         checked = {}
         for key, value in values.items():
             if key not in fields:
-                raise WinnerError(f"{source}: unknown key '{name}.{key}'{_closest(str(key), fields)}")
+                raise WinnerError(f"{source}: unknown key '{name}.{key}'{_closest(str(key), fields, name)}")
             where = f"{source}: {name}.{key}"
             value = _coerce(value, fields[key].type, where)
             rule = _RULES.get((name, key))
@@ -276,6 +280,9 @@ def from_mapping(raw, overrides: typing.Sequence[str] | typing.Mapping[str, obje
     for name_given, (section, name, value) in zip(names, triples):
         if section not in SECTIONS:
             raise WinnerError(f"override '{name_given}': unknown section '{section}'{_closest(section, SECTIONS)}")
+        if name not in _section_fields(section):
+            raise WinnerError(f"override '{name_given}': unknown key '{section}.{name}'"
+                              f"{_closest(name, _section_fields(section), section)}")
         if not isinstance(raw.get(section) or {}, dict):
             raise WinnerError(f"{source}: section '{section}' must be a mapping of keys to values")
         raw[section] = dict(raw.get(section) or {})

@@ -7,10 +7,11 @@
                 each epoch runs over every window of the corpus,
                 J = mean -log p(y|x), p(y|x) = exp(f_y) / sum_c exp(f_c)
 
-What differs lives here and nowhere else: the output layer, which windows an
-epoch goes over, one step's loss and gradients, and how a window's scores
-become one score per (token, entity type), the score a type's threshold is
-compared with. For max_margin that is s itself (one type); for softmax it is
+What differs in training and tagging lives here: the output layer, which
+windows an epoch goes over, one step's loss and gradients, and how a window's
+scores become one score per (token, entity type), the score a type's
+threshold is compared with. (explain and gradcheck still tell the two apart
+by the output layer's key, u or U, and by the objective's name.) For max_margin that is s itself (one type); for softmax it is
 the log-odds of each type, log p(t) - log(1 - p(t)).
 """
 
@@ -19,8 +20,9 @@ from __future__ import annotations
 import numpy as np
 
 from winner import model
+from winner.config import OBJECTIVES
 
-NAMES = ("max_margin", "softmax")
+NAMES = OBJECTIVES  # train.objective's choices, each a class below (make)
 
 
 def corrupt(data, batch: np.ndarray, k: int, how: str,
@@ -155,4 +157,7 @@ class Softmax:
 
 def make(name: str, types) -> MaxMargin | Softmax:
     """The objective called `name` (train.objective) over these entity types."""
-    return Softmax(types) if name == "softmax" else MaxMargin(types)
+    kinds = {"max_margin": MaxMargin, "softmax": Softmax}
+    if name not in kinds:
+        raise ValueError(f"unknown objective {name!r}: expected one of {', '.join(kinds)}")
+    return kinds[name](types)

@@ -3,7 +3,7 @@
 One loop over the parameter keys serves every parameter. Dense gradients
 update the whole array; SparseRows gradients update only the rows a batch
 touched, so a step costs the same whatever the vocabulary size.
-L2 shrinks the weights W and u only: shrinking embedding rows would depend on
+L2 shrinks the weights W and u (or U) only: shrinking embedding rows would depend on
 which rows a step happens to touch, and biases are not shrunk by convention.
 """
 
@@ -13,6 +13,7 @@ import numpy as np
 
 from winner.gates import SparseRows
 
+DECAYED = ("W", "u", "U")  # train.l2 decays the weight matrices, never embeddings or biases
 EPS = 1e-10  # keeps AdaGrad's first step finite
 
 
@@ -39,7 +40,7 @@ class Optimizer:
             if isinstance(grad, SparseRows):
                 params[key][grad.rows] -= self._scaled(key, grad.values, grad.rows)
             else:
-                if self.l2 and key in ("W", "u"):
+                if self.l2 and key in DECAYED:
                     grad = grad + self.l2 * params[key]
                 params[key] -= self._scaled(key, grad, None)
 

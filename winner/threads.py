@@ -32,7 +32,7 @@ DEFAULT = 1
 def _count(value: str | None) -> int | None:
     """A positive thread count from a variable's value, or None (unset, empty, 0 or not a number)."""
     first = (value or "").split(",")[0].strip()
-    return int(first) if first.isdigit() and int(first) > 0 else None
+    return int(first) if first.isascii() and first.isdigit() and int(first) > 0 else None
 
 
 def chosen(threads: int | None, environ: MutableMapping[str, str]) -> int:
