@@ -64,7 +64,7 @@ def test_train_model_takes_string_overrides_and_a_config_path(tmp_path):
 
 
 @pytest.mark.parametrize("config, overrides, fragment", [
-    ({"train": {"lrr": 0.1}}, {}, "did you mean 'lr'"),
+    ({"train": {"lrr": 0.1}}, {}, "did you mean 'train.lr'"),
     ({}, {"train.epochs": "many"}, "train.epochs"),
     ({}, {"trainepochs": 3}, "section.key"),
     ("configs/no-such.yaml", {}, "no-such.yaml"),
