@@ -1,8 +1,11 @@
 """winner: a window-based named-entity tagger with hand-written backpropagation.
 
 Every token is the centre of a window of 2h+1 words; the window is embedded,
-scored by s = u . f(W x + b), and the token is inside an entity when s exceeds
-a threshold chosen on dev. Training is max-margin SGD on (true, corrupted) pairs.
+scored by a one-hidden-layer network, h = f(W x + b), and the token is inside
+an entity when its score exceeds a threshold chosen on dev. Two objectives
+(train.objective): max-margin SGD on (true, corrupted) pairs with one score
+s = u . h, or a softmax over O and the entity types, f = U h, trained with
+cross-entropy over every window (the score is a type's log-odds).
 
 From Python:
 
