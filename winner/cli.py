@@ -16,7 +16,7 @@ from typing import Iterator, List, Optional
 
 import typer
 
-from winner.errors import WinnerError
+from winner.errors import WinnerError, open_binary
 
 app = typer.Typer(
     add_completion=False,
@@ -222,7 +222,7 @@ def predict(
 
         batches = iter([lines(read_text(input, "CoNLL file"))])  # one batch: as `winner eval` scores a file
     elif input not in (None, "-"):
-        batches = stream.line_batches(_open(input))  # exactly as `winner predict < FILE`
+        batches = stream.line_batches(open_binary(input, "input file"))  # exactly as `winner predict < FILE`
     elif text not in (None, "-"):
         batches = stream.text_batches(text)
     else:
@@ -242,18 +242,6 @@ def _not_a_file(text: Optional[str], command: str, hint: str) -> None:
     """A TEXT argument that names an existing file is refused: it was surely meant to be read."""
     if text not in (None, "-") and Path(text).is_file():
         raise WinnerError(f"{command}: '{text}' is a file; {hint}")
-
-
-def _open(path: str):
-    """A file to read as binary, or a WinnerError naming it."""
-    try:
-        return open(path, "rb")
-    except FileNotFoundError:
-        raise WinnerError(f"{path}: input file not found") from None
-    except IsADirectoryError:
-        raise WinnerError(f"{path}: is a directory, expected an input file") from None
-    except OSError as exc:
-        raise WinnerError(f"{path}: cannot read the input file ({exc.strerror})") from None
 
 
 def _tagged_text(model, batches, fmt: str):

@@ -3,6 +3,7 @@
 The CLI prints a WinnerError's message as a single line.
 """
 
+import contextlib
 from pathlib import Path
 
 
@@ -19,17 +20,30 @@ def where(path, line=None) -> str:
     return f"{path}:{line}" if line is not None else f"{path}"
 
 
-def read_bytes(path, what: str = "file", hint: str = "") -> bytes:
-    """A user's file, or a WinnerError: 'path: <what> not found<hint>', a directory, unreadable."""
-    path = Path(path)
+@contextlib.contextmanager
+def _reading(path, what: str, hint: str = ""):
+    """OSErrors of reading `path` as one WinnerError line: not found<hint>, a directory, unreadable."""
     try:
-        return path.read_bytes()
+        yield
     except FileNotFoundError:
         raise WinnerError(f"{path}: {what} not found{hint}") from None
     except IsADirectoryError:
         raise WinnerError(f"{path}: is a directory, expected a {what}") from None
     except OSError as exc:
         raise WinnerError(f"{path}: cannot read the {what} ({exc.strerror})") from None
+
+
+def read_bytes(path, what: str = "file", hint: str = "") -> bytes:
+    """A user's file, or a WinnerError: 'path: <what> not found<hint>', a directory, unreadable."""
+    path = Path(path)
+    with _reading(path, what, hint):
+        return path.read_bytes()
+
+
+def open_binary(path, what: str = "file"):
+    """A user's file opened for reading as bytes (read as it comes), or read_bytes()'s WinnerError."""
+    with _reading(path, what):
+        return open(path, "rb")
 
 
 def decode(data: bytes, path) -> str:
