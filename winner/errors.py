@@ -28,7 +28,7 @@ def _reading(path, what: str, hint: str = ""):
     except FileNotFoundError:
         raise WinnerError(f"{path}: {what} not found{hint}") from None
     except IsADirectoryError:
-        raise WinnerError(f"{path}: is a directory, expected a {what}") from None
+        raise WinnerError(f"{path}: is a directory, expected {'an' if what[:1] in 'aeiou' else 'a'} {what}") from None
     except OSError as exc:
         raise WinnerError(f"{path}: cannot read the {what} ({exc.strerror})") from None
 
