@@ -12,7 +12,7 @@ import functools
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Iterator, List, Optional
+from typing import List, Optional
 
 import typer
 
@@ -223,10 +223,8 @@ def predict(
         batches = iter([lines(read_text(input, "CoNLL file"))])  # one batch: as `winner eval` scores a file
     elif input not in (None, "-"):
         batches = stream.line_batches(open_binary(input, "input file"))  # exactly as `winner predict < FILE`
-    elif text not in (None, "-"):
-        batches = stream.text_batches(text)
     else:
-        batches = stream.line_batches(sys.stdin)
+        batches = stream.text_or_stdin(text)
     if input_format == InputFormat.conll:
         from winner.conll_tagging import tag_stream
 
@@ -257,18 +255,6 @@ def _tagged_text(model, batches, fmt: str):
         yield "".join(colour.highlight(out.splitlines())) if in_colour else out
 
 
-def _lines(text: Optional[str]) -> Iterator[str]:
-    """TEXT's lines, or stdin's when TEXT is omitted or '-', read as they come and without their
-    line ends; stdin bytes that are not valid text become U+FFFD, not an error. Lines end at \\n
-    only, as in every file winner reads (winner.errors.lines), and a byte-order mark before the
-    first line is dropped (winner.stream)."""
-    from winner import stream
-
-    batches = stream.text_batches(text) if text is not None and text != "-" else stream.line_batches(sys.stdin)
-    for batch in batches:
-        yield from batch
-
-
 @app.command()
 @user_errors
 def explain(
@@ -282,14 +268,15 @@ def explain(
     down; the parts add up to it."""
     import json
 
-    from winner import checkpoint, colour
+    from winner import checkpoint, colour, stream
     from winner.explain import explain_lines, render_text
 
     _not_a_file(text, "explain", f"to explain its lines give them on stdin: winner explain < {text}")
     loaded = checkpoint.load(model_dir)
     target = chosen or loaded.target
     h = loaded.featurizer.half_window
-    sentences = explain_lines(loaded, list(_lines(text)), every_token, target)
+    sentences = explain_lines(loaded, [line for batch in stream.text_or_stdin(text) for line in batch],
+                              every_token, target)
     threshold = float(loaded.thresholds[loaded.types.index(target)]) if target in loaded.types else None
     terminal, coloured = sys.stdout.isatty(), colour.enabled(sys.stdout)
     for i, sentence in enumerate(sentences):

@@ -86,3 +86,10 @@ def text_batches(text: str, limit: int = 4096) -> Iterator[list[str]]:
     lines = errors.lines(text.removeprefix(BOM)) or [""]
     for start in range(0, len(lines), limit):
         yield lines[start: start + limit]
+
+
+def text_or_stdin(text: str | None, limit: int = 4096) -> Iterator[list[str]]:
+    """Batches of the lines of a TEXT argument, or of stdin's when TEXT is omitted or '-' (predict, explain)."""
+    import sys
+
+    return text_batches(text, limit) if text not in (None, "-") else line_batches(sys.stdin, limit)
