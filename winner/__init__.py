@@ -18,20 +18,21 @@ From Python:
     docs = list(nlp.pipe(many_texts))                          # batched, one Doc per text
     scores = winner.evaluate("runs/default/model-best", "data/sample/dev.txt")  # Evaluation: .f1, .gold, ...
     run = winner.train_model("configs/default.yaml", {"train.epochs": 5})  # TrainResult: .best_dir, .best, .rows
+    ens = winner.train_ensemble("configs/default.yaml", seeds=[0, 1, 2])  # Ensemble: .out, .dev, .table()
 
 Every problem with the user's input raises WinnerError with a one-line message.
 """
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "WinnerError", "load", "evaluate", "train_model", "Model", "Doc", "Entity", "Evaluation",
-           "TrainResult"]
+__all__ = ["__version__", "WinnerError", "load", "evaluate", "train_model", "train_ensemble", "build_ensemble", "Model",
+           "Doc", "Entity", "Evaluation", "TrainResult"]
 
 from winner.errors import WinnerError  # noqa: E402
 
 # The API lives in winner.api, which imports numpy; it is imported on first use so that
 # `import winner` (and with it every `winner` command's start-up) stays cheap.
-_API = {"load", "evaluate", "train_model", "Model"}
+_API = {"load", "evaluate", "train_model", "train_ensemble", "build_ensemble", "Model"}
 _RESULTS = {"Doc", "Entity", "Evaluation"}
 
 

@@ -1,4 +1,4 @@
-"""Command line: winner train / eval / predict, and explain / gradcheck / report to see inside.
+"""Command line: winner train / eval / predict / ensemble, and explain / gradcheck / report to see inside.
 
 Each command parses its arguments, calls the library, and prints: progress and
 logs to stderr, results to stdout. A WinnerError becomes one line on stderr
@@ -107,14 +107,39 @@ def train(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace the run RUN_DIR holds (its model-best, "
                                                               "model-last and metrics.jsonl); without it, or "
                                                               "--resume, such a RUN_DIR is refused."),
+    seeds: Optional[str] = typer.Option(None, "--seeds", metavar="0,1,2",
+                                        help="Train one model per seed into RUN_DIR/members/seed-K and save "
+                                             "their ensemble (the mean of their scores) as RUN_DIR/model-best."),
 ):
     """Train a model; keeps RUN_DIR/model-best, RUN_DIR/model-last and RUN_DIR/metrics.jsonl.
 
     Ctrl-C stops at the end of the current step, saves model-last and exits with 130.
     """
-    from winner.api import train_model
+    from winner import api
 
-    typer.echo(train_model(config, overrides or [], resume=resume, overwrite=overwrite, log=err).summary)
+    if seeds is None:
+        typer.echo(api.train_model(config, overrides or [], resume=resume, overwrite=overwrite, log=err).summary)
+        return
+    from winner.members import parse_seeds
+
+    built = api.train_ensemble(config, parse_seeds(seeds), overrides or [], resume=resume, overwrite=overwrite, log=err)
+    typer.echo(built.summary)
+
+
+@app.command()
+@user_errors
+def ensemble(
+    model_dirs: List[Path] = typer.Argument(..., help="Model directories trained from one config with different train.seed."),
+    out: Path = typer.Option(..., "--out", help="The ensemble's model directory to write."),
+    dev: Optional[Path] = typer.Option(None, "--dev", help="CoNLL file that picks the thresholds (default: the members' data.dev)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace OUT if it exists."),
+):
+    """Merge trained models into one ensemble model whose scores are the mean of theirs."""
+    from winner import api
+
+    built = api.build_ensemble(model_dirs, out, dev, overwrite, log=err)
+    err(built.table().rstrip("\n"))
+    typer.echo(built.summary)
 
 
 def _label_map(pairs: Optional[List[str]]) -> dict:
