@@ -20,6 +20,8 @@ from typer.testing import CliRunner
 import winner
 from winner import checkpoint, decode, ensemble, members, model, recipe
 from winner.cli import app
+from winner.ensemble_scoring import EnsembleScorer
+from winner.fastscore import FastScorer
 from winner.selfcheck import run_gradcheck
 from tests.helpers import error_message, snapshot
 
@@ -265,3 +267,43 @@ def test_models_that_are_not_seeds_of_one_config_are_refused(run, tmp_path):
     message = error_message(ensemble.build, [dirs[0], other], out)
     assert "vocab.txt: differs" in message
     assert not out.exists()
+
+
+# --------------------------------------------------------------------------- the fast path of a merged network
+
+
+def test_the_ensemble_fast_path_works_out_the_rows_the_whole_w_gives(run):
+    """EnsembleScorer multiplies each member's block alone; FastScorer the whole block-diagonal W."""
+    run_dir, _ = run
+    merged = checkpoint.load(run_dir / "model-best")
+    windows = dev_windows(merged).windows.ids
+    ours = EnsembleScorer(merged.params, "tanh", 5, 3)
+    whole = FastScorer(merged.params, "tanh", 5)
+    assert ours.members  # W is block-diagonal: the members' blocks are used
+    keys = np.unique(whole.keys(windows))
+    assert_close(ours.work_out(keys), whole.work_out(keys))
+    member = loaded_members(run_dir)[0]
+    assert ours.limit == FastScorer(member.params, "tanh", 5).limit  # as many keys as a member's scorer keeps
+
+
+def test_a_w_with_entries_off_the_members_blocks_is_scored_through_the_whole_w(run):
+    run_dir, _ = run
+    merged = checkpoint.load(run_dir / "model-best")
+    params = {**merged.params, "W": merged.params["W"].copy()}
+    params["W"][0, -1] = 0.5  # hidden unit 0 (member 0) reads a column of the last member
+    windows = dev_windows(merged).windows.ids
+    ours = EnsembleScorer(params, merged.config.model.activation, 5, 3)
+    assert not ours.members
+    assert_close(ours.score(windows), model.score(params, windows, merged.config.model.activation))
+
+
+@pytest.mark.parametrize("value", [1, 5, "3", None])
+def test_an_ensemble_size_that_does_not_fit_the_model_is_refused_on_load(run, tmp_path, value):
+    run_dir, _ = run
+    copy = tmp_path / "model"
+    shutil.copytree(run_dir / "model-best", copy)
+    meta = json.loads((copy / "meta.json").read_text())
+    meta["ensemble"]["size"] = value
+    (copy / "meta.json").write_text(json.dumps(meta))
+    message = error_message(checkpoint.load, copy)
+    assert "meta.json: 'ensemble' must hold 'size'" in message

@@ -83,14 +83,22 @@ class FastScorer:
 
     def work_out(self, keys: np.ndarray) -> np.ndarray:
         """(M, w, H): the rows of M keys at every position, b included at position 0."""
+        rows = self.project(self.inputs(keys))  # (w, M, H)
+        rows[0] += self.bias
+        return rows.transpose(1, 0, 2)
+
+    def inputs(self, keys: np.ndarray) -> np.ndarray:
+        """(M, d_key): the embeddings of M keys, table by table."""
         ids, parts = keys, []
         for table, base in zip(reversed(self.tables), reversed(self.radix)):
             parts.append(table[ids % base])  # (M, d_f)
             ids = ids // base
-        x = np.concatenate(parts[::-1], axis=1)  # (M, d_key)
-        rows = x[None] @ self.blocks  # (w, M, H)
-        rows[0] += self.bias
-        return rows.transpose(1, 0, 2)
+        return np.concatenate(parts[::-1], axis=1)
+
+    def project(self, x: np.ndarray) -> np.ndarray:
+        """(w, M, H): W_p x of M key inputs x (M, d_key) at every position p (winner.ensemble_scoring
+        skips the zeros of an ensemble's W)."""
+        return x[None] @ self.blocks
 
     def lookup(self, keys: np.ndarray) -> np.ndarray:
         """(N, w) index of each key's rows (position 0) in self.rows, working out the keys not kept yet."""
