@@ -6,7 +6,10 @@ each the best epoch's, as `winner train` picks it), for the cross-entropy
 recipes also the dev F1 of PER, ORG and MISC and of all types together, the
 training wall time (median over the seeds) and the training throughput
 (windows through forward, backward and update per second, mean over epochs
-and seeds). Each row's command reproduces one seed. Writes only under
+and seeds). Each row's command reproduces one seed. The recommended recipe's
+row is followed by the ensemble of its seeds' models (`winner ensemble`, the
+model `winner train CONFIG --seeds 0,1,2` builds), which adds its merge and
+evaluation, well under a minute, to the run. Writes only under
 runs/results/. Tune on dev only: nothing here reads the test split.
 
 With --breakdown, each trained model is also evaluated with
@@ -56,6 +59,7 @@ RECIPES = [
      CASED_ROBUST, []),
 ]
 CASINGS = (None, "lower", "upper")  # dev as it is, then re-cased by `winner eval --casing`
+ENSEMBLE_AFTER = 3  # the recommended recipe's row: followed by the ensemble of its seeds' models
 
 
 def train(config: str, overrides: list[str], seed: int, run_dir: Path) -> tuple[dict, float, float]:
@@ -94,6 +98,28 @@ def breakdown_cells(run_dirs: list[Path], dev: str) -> str:
     return " | ".join(mean_sd(values) for values in cells) + " | "
 
 
+def ensemble_row(index: int, run_dirs: list[Path], config: str, breakdown: bool) -> str:
+    """The row of the ensemble of a row's seeds (`winner ensemble` on the models already trained, as
+    `winner train CONFIG --seeds` would build it), its train s the merge's alone."""
+    run_dir = OUT / f"{index}-ensemble"
+    command = [sys.executable, "-m", "winner", "ensemble", *(str(d / "model-best") for d in run_dirs),
+               "--out", str(run_dir / "model-best"), "--overwrite"]
+    started = time.perf_counter()
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if result.returncode != 0:
+        sys.exit(f"results: {' '.join(command)} failed:\n{result.stderr}")
+    meta = json.loads((run_dir / "model-best" / "meta.json").read_text())
+    s, types = meta["dev"], meta["dev_types"]
+    others = " | ".join(f"{types[k]['f1']:.4f}" if k in types else "–" for k in ("PER", "ORG", "MISC"))
+    overall = f"{meta['dev_overall']['f1']:.4f}" if len(types) > 1 else "–"
+    cells = breakdown_cells([run_dir], dev_file(config)) if breakdown else ""
+    seeds = ",".join(str(k) for k in meta["ensemble"]["seeds"])
+    return (f"| ensemble of the seeds' models above (mean of their scores) | {s['precision']:.4f} | "
+            f"{s['recall']:.4f} | {s['f1']:.4f} | – | {others} | {overall} | {cells}{seconds:.0f} (merge) | – "
+            f"| `winner train {config} --seeds {seeds}` |")
+
+
 def dev_file(config: str) -> str:
     import yaml
 
@@ -101,8 +127,9 @@ def dev_file(config: str) -> str:
 
 
 def mean_sd(values) -> str:
-    sd = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.mean(values):.4f} ± {sd:.4f}"
+    if len(values) == 1:  # one model: no spread to show
+        return f"{values[0]:.4f}"
+    return f"{statistics.mean(values):.4f} ± {statistics.stdev(values):.4f}"
 
 
 def main() -> None:
@@ -133,6 +160,8 @@ def main() -> None:
         print(f"| {label} | {mean_sd([s['precision'] for s in scores])} | {mean_sd([s['recall'] for s in scores])} "
               f"| {mean_sd([s['f1'] for s in scores])} | {per_seed} | {' | '.join(others)} | {overall} "
               f"| {cells}{seconds:.0f} | {speed:,.0f} | `{command}` |", flush=True)
+        if index == ENSEMBLE_AFTER and args.seeds > 1:
+            print(ensemble_row(index, run_dirs, config, args.breakdown), flush=True)
 
 
 if __name__ == "__main__":
