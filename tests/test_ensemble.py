@@ -307,3 +307,11 @@ def test_an_ensemble_size_that_does_not_fit_the_model_is_refused_on_load(run, tm
     (copy / "meta.json").write_text(json.dumps(meta))
     message = error_message(checkpoint.load, copy)
     assert "meta.json: 'ensemble' must hold 'size'" in message
+
+
+def test_report_on_an_ensembles_run_names_a_member_to_report(run):
+    run_dir, _ = run
+    result = invoke("report", run_dir)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: ") and f"winner report {run_dir / 'members' / 'seed-0'}" in result.stderr
+    assert invoke("report", members.member_dir(run_dir, 0), "--out", run_dir.parent / "r.png").exit_code == 0
