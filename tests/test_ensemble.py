@@ -283,7 +283,9 @@ def test_the_ensemble_fast_path_works_out_the_rows_the_whole_w_gives(run):
     keys = np.unique(whole.keys(windows))
     assert_close(ours.work_out(keys), whole.work_out(keys))
     member = loaded_members(run_dir)[0]
-    assert ours.limit == FastScorer(member.params, "tanh", 5).limit  # as many keys as a member's scorer keeps
+    alone = FastScorer(member.params, "tanh", 5)
+    assert ours.limit == alone.limit  # as many keys as a member's scorer keeps
+    assert ours.chunk * ours.hidden_size <= alone.chunk * alone.hidden_size  # z no larger than a member's
 
 
 def test_a_w_with_entries_off_the_members_blocks_is_scored_through_the_whole_w(run):

@@ -64,6 +64,7 @@ class FastScorer:
             offset += width * d
         self.blocks = np.ascontiguousarray(np.concatenate(blocks, axis=2).transpose(1, 2, 0))  # (w, d_key, H)
         self.bias = params["b"]
+        self.chunk = CHUNK  # windows summed and scored at a time
         self.limit = max(1, cache_bytes // (width * H * 4))
         self.known = np.zeros(0, np.int64)  # (K,) the keys kept, sorted
         self.known_row = np.zeros(0, np.int64)  # (K,) where each one's rows are
@@ -123,14 +124,14 @@ class FastScorer:
         """model.score(params, windows, activation) for windows {feature: (N, w) ids}: s (N,), or
         whatever model.score_hidden gives per window, to float32 rounding."""
         n = len(windows[self.names[0]])
-        z = np.empty((CHUNK, self.hidden_size), np.float32)
+        z = np.empty((self.chunk, self.hidden_size), np.float32)
         part = np.empty_like(z)
         out = []
         for first in range(0, n, BATCH):
             rows = self.lookup(self.keys({k: v[first: first + BATCH] for k, v in windows.items()}))  # (B, w)
             rows = (rows + np.arange(self.width)).T.copy()  # (w, B): each window's row at position p
-            for start in range(0, rows.shape[1], CHUNK):
-                ids = rows[:, start: start + CHUNK]
+            for start in range(0, rows.shape[1], self.chunk):
+                ids = rows[:, start: start + self.chunk]
                 zc, pc = z[: ids.shape[1]], part[: ids.shape[1]]
                 # mode="clip": the rows are the cache's own; "raise" would gather through a buffer
                 np.take(self.rows, ids[0], axis=0, out=zc, mode="clip")
