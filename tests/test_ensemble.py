@@ -244,6 +244,12 @@ def test_ensemble_command_merges_models_as_train_seeds_does(run, tmp_path):
     assert again.exit_code == 1 and "--overwrite" in again.stderr
     built = winner.build_ensemble(dirs[:2], tmp_path / "ens", overwrite=True, log=quiet)
     assert built.seeds == [0, 1] and checkpoint.load(tmp_path / "ens").meta["ensemble"]["size"] == 2
+    other = winner.build_ensemble(dirs[:2], tmp_path / "ens", dev="data/sample/train.txt", overwrite=True, log=quiet)
+    meta = checkpoint.load(tmp_path / "ens").meta
+    assert meta["dev_file"].endswith("train.txt") and meta["dev"]["gold"] == other.dev.scores.gold != built.dev.scores.gold
+    missing = invoke("ensemble", *dirs, "--out", tmp_path / "ens2", "--dev", tmp_path / "nope.txt")
+    assert missing.exit_code == 1 and "nope.txt: dev file not found" in missing.stderr
+    assert not (tmp_path / "ens2").exists()
 
 
 def test_models_that_are_not_seeds_of_one_config_are_refused(run, tmp_path):

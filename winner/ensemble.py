@@ -40,6 +40,7 @@ import numpy as np
 from winner import checkpoint, model, recipe
 from winner.breakdown import NAMES_FILE
 from winner.corpus import read_conll
+from winner.decode import overall
 from winner.errors import WinnerError
 from winner.features import save_featurizer
 from winner.run import RESUMABLE, model_meta
@@ -150,7 +151,7 @@ class Ensemble:
         rows = [(f"seed {seed}", r, str(d)) for seed, r, d in zip(self.seeds, self.member_dev, self.members)]
 
         def cells(result: DevResult) -> list[float]:
-            return [result.scores.f1] + ([_overall(result)] if several else [])
+            return [result.scores.f1] + ([overall(result.per_type).f1] if several else [])
 
         mean = np.mean([cells(r) for _, r, _ in rows], axis=0)
         lines = [f"{'':<22}{'dev ' + target + ' F1':>12}" + (f"{'dev F1, all types':>19}" if several else "")]
@@ -166,12 +167,6 @@ class Ensemble:
         s, target = self.dev.scores, self.dev.types[self.dev.target]
         return (f"ensemble of {len(self.members)} (seeds {', '.join(map(str, self.seeds))}): dev {target} F1 "
                 f"{s.f1:.4f} (P {s.precision:.4f} R {s.recall:.4f}), threshold {self.dev.threshold:+.3f}: {self.out}")
-
-
-def _overall(result: DevResult) -> float:
-    from winner.decode import overall
-
-    return overall(result.per_type).f1
 
 
 def _cells(values) -> str:
