@@ -266,14 +266,18 @@ def _predict_files(text, model_dir: Path, inputs: List[str], input_format: str, 
 
     done = predict_files(model_dir, inputs, output_dir, workers=workers, scheduler=scheduler,
                          input_format=input_format, format=fmt, input_root=input_root)
-    typer.echo(f"tagged {done.tagged} files ({done.tokens:,} tokens) into {done.output_dir}"
+    typer.echo(f"tagged {_count(done.tagged, 'file')} ({done.tokens:,} tokens) into {done.output_dir}"
                + (f"; skipped {done.skipped} whose output was there" if done.skipped else ""))
     for source, error in done.failures:
         err(f"error: {source}: {one_line(error)}")
     if done.failures:
-        err(f"error: {len(done.failures)} of {done.tagged + len(done.failures)} files failed; run the same "
+        err(f"error: {len(done.failures)} of {_count(done.tagged + len(done.failures), 'file')} failed; run the same "
             f"command again to tag only those")
         raise typer.Exit(1)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _not_a_file(text: Optional[str], command: str, hint: str) -> None:
@@ -316,7 +320,7 @@ def sweep(
     typer.echo(render_text(done), nl=False)
     typer.echo(f"table: {done.out / 'sweep.tsv'}" + (f" ({done.skipped} runs kept from before)" if done.skipped else ""))
     if done.failures:
-        err(f"error: {len(done.failures)} of {len(done.failures) + len(done.rows)} trainings failed "
+        err(f"error: {len(done.failures)} of {_count(len(done.failures) + len(done.rows), 'training')} failed "
             f"(their logs: {done.out}/NAME/seed-K/train.log)")
         raise typer.Exit(1)
 

@@ -74,6 +74,15 @@ class Outcome:
     error: str | None = None
 
 
+def _guarded(function: Callable, *args) -> tuple[bool, Any]:
+    """(True, result), or (False, message) for a WinnerError: a user's error is returned rather than
+    raised, so that the worker does not log it with a traceback; a bug still raises."""
+    try:
+        return True, function(*args)
+    except WinnerError as exc:
+        return False, str(exc)
+
+
 def run(dask_client, calls: Sequence[tuple[str, Callable, tuple]]) -> Iterator[Outcome]:
     """Submit every call (label, function, arguments) as one task and yield each Outcome as it ends,
     in the order they end. A task that raises, or whose worker dies (Dask retries it on another
@@ -82,17 +91,16 @@ def run(dask_client, calls: Sequence[tuple[str, Callable, tuple]]) -> Iterator[O
     from distributed import as_completed
 
     token = uuid.uuid4().hex[:8]
-    futures = {dask_client.submit(function, *args, key=f"{label} {token}-{i}", pure=False): i
+    futures = {dask_client.submit(_guarded, function, *args, key=f"{label} {token}-{i}", pure=False): i
                for i, (label, function, args) in enumerate(calls)}
     try:
         for future in as_completed(list(futures)):
             index = futures[future]
             try:
-                yield Outcome(index, result=future.result())
-            except Exception as exc:  # the task's own error, or distributed's KilledWorker
-                message = " ".join(str(exc).split()) or type(exc).__name__
-                yield Outcome(index, error=message if isinstance(exc, WinnerError) else
-                              f"{type(exc).__name__}: {message}")
+                ok, value = future.result()
+            except Exception as exc:  # a bug in the task, or distributed's KilledWorker
+                ok, value = False, f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+            yield Outcome(index, result=value) if ok else Outcome(index, error=" ".join(value.split()))
             future.release()
     finally:  # Ctrl-C or an error in the caller: nothing left running for this run
         dask_client.cancel([f for f in futures if not f.done()])

@@ -49,11 +49,11 @@ def expand(patterns: Sequence[str]) -> list[Path]:
             if path.is_dir():
                 raise WinnerError(f"{pattern}: is a directory, expected an input file (or a glob such as "
                                   f"'{path / '**' / '*.txt'}')")
-            if not path.is_file():
+            if not path.exists():
                 raise WinnerError(f"{pattern}: input file not found")
             found[os.path.abspath(path)] = None
             continue
-        matches = [m for m in glob.glob(pattern, recursive=True) if os.path.isfile(m)]
+        matches = [m for m in glob.glob(pattern, recursive=True) if not os.path.isdir(m)]  # a named pipe is input too
         if not matches:
             raise WinnerError(f"--input '{pattern}': no file matches")
         found.update((os.path.abspath(m), None) for m in matches)
