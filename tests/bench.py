@@ -299,31 +299,42 @@ def bench_many_files(model_dir: Path, runs: int) -> None:
                            "--output-dir", str(out), "--format", "conll", "--workers", str(workers)]).stdout
             times.append(time.perf_counter() - started)
             tokens = int(re.search(r"\(([\d,]+) tokens\)", printed).group(1).replace(",", ""))
+        warm = [float(run([sys.executable, "-c", WARM_RUN, str(model_dir), str(OUT / "files" / "*.txt"),
+                           str(OUT / "warm"), str(workers)]).stdout) for _ in range(runs)]
         print(f"7. winner predict --output-dir, {len(paths)} files, {tokens:,} tokens, {workers} worker"
               f"{'s' if workers > 1 else ''}: {tokens / median(times):,.0f} tokens/s end to end, start-up included "
-              f"({spread([tokens / t for t in times])})")
+              f"({spread([tokens / t for t in times])}); on a running cluster {median(warm):,.0f} ({spread(warm)})")
+    written = sum(p.stat().st_size for p in (OUT / "tagged-2").rglob("*.conll"))
+    read = sum(p.stat().st_size for p in paths)
+    print(f"   input {read / tokens:.2f} bytes a token (raw text); --format conll output {written / read:.2f}x the input")
     shutil.rmtree(OUT / "tagged-1", ignore_errors=True)
     shutil.rmtree(OUT / "tagged-2", ignore_errors=True)
+
+
+def bench_cost_model(model_dir: Path, label: str, runs: int) -> None:
+    """The README's cost model: one worker's start-up, tagging rate and per-task overhead by file size."""
     figures = [json.loads(line) for line in run([sys.executable, "-c", COST_MODEL, str(model_dir),
                                                  str(raw_text(200_000)), str(OUT / "cost"), str(runs)]).stdout.splitlines()]
     start, rate = median(f["startup_s"] for f in figures), median(f["tokens_per_s"] for f in figures)
     overhead = median(f["overhead_s"] for f in figures)
     starts = spread([f["startup_s"] for f in figures], "{:.2f}")
     rates = spread([f["tokens_per_s"] for f in figures])
-    overheads = spread([f["overhead_s"] * 1000 for f in figures])
-    print(f"   cost model, one worker: start-up (process and model load) {start:.2f} s; tagging {rate:,.0f} tokens/s; "
-          f"per-task overhead {overhead * 1000:.0f} ms (start-up {starts}; tokens/s {rates}; overhead ms {overheads})")
+    overheads = spread([f["overhead_s"] * 1000 for f in figures], "{:.1f}")
+    print(f"   cost model, one worker, {label}: start-up (process and model load) {start:.2f} s; tagging "
+          f"{rate:,.0f} tokens/s; per-task overhead {overhead * 1000:.1f} ms (start-up {starts}; tokens/s {rates}; "
+          f"overhead ms {overheads})")
     sizes = figures[0]["sizes"]
     per_size = {n: median(f["seconds"][str(n)] for f in figures) for n in sizes}
-    print("   seconds per task by file size: " + ", ".join(
+    print("   seconds a task by file size: " + ", ".join(
         f"{n:,} tokens {s:.3f} s ({100 * overhead / s:.0f}% overhead)" for n, s in per_size.items()))
 
 
 # One LocalCluster worker: start-up to the first task's end (a tiny file, so mostly the process and the
-# model load), then tasks of growing file sizes on the warm worker, 3 of each; the seconds of a task
-# against its tokens, fitted by least squares as overhead + tokens / rate. Prints one JSON line a run.
+# model load); then on the warm worker the per-task overhead, the median time of a task on a file of one
+# short line (submit, open, write, rename, result), and the median time of 3 tasks on each file size; the
+# tagging rate is the largest file's tokens over its time less the overhead. One JSON line a run.
 COST_MODEL = """
-import json, os, shutil, sys, time
+import json, os, shutil, statistics, sys, time
 from pathlib import Path
 from winner import threads
 threads.configure()
@@ -338,7 +349,7 @@ def first(tokens):
         kept.append(line); n += len(line.split())
         if n >= tokens: break
     return "".join(kept)
-inputs = {n: out / f"in-{n}.txt" for n in [10] + sizes}
+inputs = {n: out / f"in-{n}.txt" for n in [1] + sizes}
 for n, path in inputs.items():
     path.write_text(first(n))
 def task(client, n, i):
@@ -350,18 +361,36 @@ def task(client, n, i):
 for _ in range(runs):
     started = time.perf_counter()
     with distributed.client("bench", workers=1) as client:
-        task(client, 10, 0)
+        task(client, 1, 0)
         startup = time.perf_counter() - started
+        overhead = statistics.median(task(client, 1, i)[0] for i in range(1, 8))
         seconds, counts = {}, {}
         for n in sizes:
             timed = [task(client, n, i) for i in range(3)]
-            seconds[n] = sorted(t for t, _ in timed)[1]
+            seconds[n] = statistics.median(t for t, _ in timed)
             counts[n] = timed[0][1]
-    xs, ys = [counts[n] for n in sizes], [seconds[n] for n in sizes]
-    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
-    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
-    print(json.dumps({"startup_s": startup, "tokens_per_s": 1 / slope, "overhead_s": my - slope * mx,
+    rate = counts[sizes[-1]] / (seconds[sizes[-1]] - overhead)
+    print(json.dumps({"startup_s": startup, "tokens_per_s": rate, "overhead_s": overhead,
                       "sizes": [counts[n] for n in sizes], "seconds": {str(counts[n]): seconds[n] for n in sizes}}))
+shutil.rmtree(out)
+"""
+
+# Tagging the files on a LocalCluster already running (started, and each worker's model loaded, before
+# the clock starts): the rate a long run settles at, without the start-up. Prints tokens/s.
+WARM_RUN = """
+import shutil, sys, time
+from pathlib import Path
+from winner import threads
+threads.configure()
+from winner import distributed
+from winner.tag_files import _model, predict_files
+model, pattern, out, workers = sys.argv[1], sys.argv[2], Path(sys.argv[3]), int(sys.argv[4])
+with distributed.client("bench", workers=workers) as client:
+    client.run(_model, model)
+    shutil.rmtree(out, ignore_errors=True)
+    started = time.perf_counter()
+    done = predict_files(model, [pattern], out, client=client, format="conll", progress=False)
+    print(done.tokens / (time.perf_counter() - started))
 shutil.rmtree(out)
 """
 
@@ -417,6 +446,9 @@ def bench_dask(have_conll: bool, runs: int) -> None:
     if not model_dir.is_dir():
         run([*WINNER, "train", "configs/bench.yaml", f"output.run_dir={model_dir.parent}", "--overwrite"])
     bench_many_files(model_dir, runs)
+    bench_cost_model(model_dir, "bench model", runs)
+    if (OUT / "conll2003" / "model-best").is_dir():  # trained by figure 2
+        bench_cost_model(OUT / "conll2003" / "model-best", "conll2003 model", runs)
     bench_sweep()
 
 

@@ -7,7 +7,7 @@ recipes also the dev F1 of PER, ORG and MISC and of all types together, the
 training wall time (median over the seeds) and the training throughput
 (windows through forward, backward and update per second, mean over epochs
 and seeds). Each row's command reproduces one seed. The trainings run as one
-sweep (winner.sweep: Dask, one process per core, one BLAS thread each).
+sweep (winner.sweeps: Dask, one process per core, one BLAS thread each).
 Writes only under runs/results/. Tune on dev only: nothing here reads the
 test split.
 
@@ -64,7 +64,7 @@ def train_all(indices: list[int], seeds: int, workers: int | None) -> dict[tuple
     """{(row, seed): (model-best's meta.json, wall seconds, mean windows/s over the epochs)} of every
     training of the rows, run as one `winner sweep` (winner.sweep) on `workers` local processes (default
     one per core), each training in runs/results/ROW/seed-K with one BLAS thread."""
-    from winner.sweep import sweep
+    from winner.sweeps import sweep
 
     trainings = [(str(index), RECIPES[index][1], tuple(RECIPES[index][2])) for index in indices]
     # overwrite: a rerun of make results trains again, as the code may have changed since

@@ -1,4 +1,4 @@
-"""Many trainings on Dask (winner/sweep.py, `winner sweep`): on a LocalCluster of 2 worker processes a
+"""Many trainings on Dask (winner/sweeps.py, `winner sweep`): on a LocalCluster of 2 worker processes a
 sweep of 2 configs x 2 seeds gives the four single trainings (same dev F1, same weights bit for bit, one
 BLAS thread each); a finished run is kept on a second sweep; a failed training is listed with its
 error while the others finish."""
@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from helpers import error_message
-from winner import sweep as sweeping
+from winner import sweeps as sweeping
 from winner.api import train_model
 from winner.cli import app
 
@@ -84,6 +84,26 @@ def test_cli_keeps_finished_runs_and_reports_a_failed_training(dask_client, tmp_
     rows = json.loads((tmp_path / "sweep/sweep.json").read_text())
     assert [(r["name"], r["seed"]) for r in rows["runs"]] == [("good", 0), ("good", 1), ("broken", 0), ("broken", 1)]
     assert rows["failures"] == []
+
+
+def test_readme_dask_example_runs(tmp_path, monkeypatch):
+    """The README's second Python block ('From Python'), as doctest runs it, in a directory holding the
+    repository's configs and data."""
+    import doctest
+    import re
+
+    pytest.importorskip("distributed")
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    example = re.findall(r"```python\n(.*?)```", text[text.index("## From Python"):], re.S)[1]
+    assert "winner.sweep(" in example and "winner.predict_files(" in example
+    for name in ("configs", "data"):
+        (tmp_path / name).symlink_to(REPO / name)
+    monkeypatch.chdir(tmp_path)
+    test = doctest.DocTestParser().get_doctest(example, {}, "README.md", "README.md", 0)
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    failures = []
+    runner.run(test, out=failures.append)
+    assert runner.summarize(verbose=False).failed == 0, "".join(failures)
 
 
 def test_errors_before_any_training(tmp_path):

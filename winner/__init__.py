@@ -54,7 +54,7 @@ def __getattr__(name: str):
 
         return predict_files
     if name == "sweep":
-        from winner.sweep import sweep
+        from winner.sweeps import sweep
 
         return sweep
     if name == "TrainResult":

@@ -313,7 +313,7 @@ def sweep(
     distributed.require("winner sweep")
     if workers is not None and scheduler is not None:
         raise WinnerError("sweep: --workers starts local processes, --scheduler uses a cluster's; give one")
-    from winner.sweep import parse_seeds, render_text, sweep as run_sweep
+    from winner.sweeps import parse_seeds, render_text, sweep as run_sweep
 
     done = run_sweep([str(c) for c in configs], parse_seeds(seeds), out, overrides or [], workers=workers,
                      scheduler=scheduler, overwrite=overwrite)

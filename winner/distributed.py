@@ -23,11 +23,11 @@ from typing import Any, Callable, Iterator, Sequence
 from winner.errors import WinnerError
 
 INSTALL = "pip install 'winner[dask]'"
-# The environment a local worker process starts with: Dask's default (distributed.nanny.pre-spawn-environ)
-# without MALLOC_TRIM_THRESHOLD_=65536. Setting that fixes glibc's mmap threshold at 128 KiB, so every
-# large NumPy temporary is mapped and unmapped anew: training in such a worker took 20-50% longer
-# (README, "Past one machine"). One BLAS thread, as Dask sets it.
-WORKER_ENVIRON = {"OMP_NUM_THREADS": 1, "MKL_NUM_THREADS": 1, "OPENBLAS_NUM_THREADS": 1}
+# Local worker processes start without the MALLOC_TRIM_THRESHOLD_=65536 of Dask's default environment
+# (distributed.nanny.pre-spawn-environ; None unsets a variable there). Setting it fixes glibc's mmap
+# threshold at 128 KiB, so every large NumPy temporary is mapped and unmapped anew: `winner train
+# configs/bench.yaml` took 4.0-4.8 s under it instead of 3.1-3.6 s. Dask's one BLAS thread is kept.
+WORKER_ENVIRON = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
 
 
 def require(what: str) -> None:
@@ -66,9 +66,9 @@ def client(what: str, workers: int | None = None, scheduler: str | None = None) 
     import dask
 
     # One thread per worker: winner's tasks hold the GIL in Python code between their NumPy calls,
-    # so a process per core is what runs them side by side. No dashboard: it would take a port.
-    with dask.config.set({"distributed.nanny.pre-spawn-environ": WORKER_ENVIRON}), \
-            LocalCluster(n_workers=workers or cores(), threads_per_worker=1, processes=True, dashboard_address=None,
+    # so a process per core is what runs them side by side. The dashboard on a free port, never a taken one.
+    with dask.config.set(WORKER_ENVIRON), \
+            LocalCluster(n_workers=workers or cores(), threads_per_worker=1, processes=True, dashboard_address=":0",
                          silence_logs=logging.ERROR) as cluster, Client(cluster) as local:
         yield local
 
