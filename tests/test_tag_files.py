@@ -92,6 +92,9 @@ def test_outputs_are_byte_identical_to_single_file_predict(dask_client, model, c
             single(model, source, "--format", fmt), source
     assert done.tokens == sum(len(line.split("\t")) > 1 for p in sources for line in
                               single(model, p, "--format", "conll").decode().splitlines())
+    # each worker loaded the model once and kept it for its later tasks
+    cached = dask_client.run(lambda: list(tag_files._MODELS))
+    assert {key for keys in cached.values() for key in keys} == {(str(model), (model / "meta.json").stat().st_mtime_ns)}
 
 
 def test_conll_input_is_byte_identical(dask_client, model, tmp_path):
