@@ -214,6 +214,14 @@ def test_a_killed_worker_loses_no_output_and_a_rerun_completes(dask_client, mode
     assert all((out / name).stat().st_mtime_ns == stamp for name, stamp in stamps.items())
 
 
+def test_an_output_directory_that_cannot_be_made_is_one_error(model, tmp_path):
+    pytest.importorskip("distributed")
+    (tmp_path / "in.txt").write_text("Paris\n", encoding="utf-8")
+    (tmp_path / "file").write_text("", encoding="utf-8")
+    assert error_message(tag_files.predict_files, model, [str(tmp_path / "in.txt")], tmp_path / "file" / "out") == \
+        f"{tmp_path / 'file' / 'out'}: cannot create the output directory (Not a directory)"
+
+
 def test_planning_errors(tmp_path):
     (tmp_path / "a").mkdir()
     (tmp_path / "a/x.txt").write_text("x\n", encoding="utf-8")

@@ -105,9 +105,9 @@ def tag_file(model_dir: str, source: str, output: str, input_format: str, fmt: s
     if output_path.exists():
         return 0
     model = _model(model_dir)
-    output_path.parent.mkdir(parents=True, exist_ok=True)
     tmp, tokens = _temporary(output_path), 0
     try:
+        output_path.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "wb") as handle:
             for text, count in outputs(model, file_batches(source, input_format), input_format, fmt):
                 handle.write(text.encode("utf-8"))
@@ -115,6 +115,9 @@ def tag_file(model_dir: str, source: str, output: str, input_format: str, fmt: s
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, output_path)
+    except OSError as exc:  # reading the input is a WinnerError already: this is the output's side
+        tmp.unlink(missing_ok=True)
+        raise WinnerError(f"{output}: cannot write the output ({exc.strerror or exc})") from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -146,6 +149,10 @@ def predict_files(model, inputs: Sequence[str], output_dir, client=None, workers
     checkpoint.load(model_dir)  # a bad model is one error here, not one per task
     pairs = plan(expand(inputs), output_dir, fmt, input_root)
     result = FilesResult(Path(os.path.abspath(output_dir)))
+    try:
+        result.output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WinnerError(f"{result.output_dir}: cannot create the output directory ({exc.strerror or exc})") from None
     pending = [(source, output) for source, output in pairs if not output.exists()]
     result.skipped = len(pairs) - len(pending)
     for _, output in pending:
