@@ -84,6 +84,12 @@ def test_cli_keeps_finished_runs_and_reports_a_failed_training(dask_client, tmp_
     rows = json.loads((tmp_path / "sweep/sweep.json").read_text())
     assert [(r["name"], r["seed"]) for r in rows["runs"]] == [("good", 0), ("good", 1), ("broken", 0), ("broken", 1)]
     assert rows["failures"] == []
+    broken_train.write_text("Paris B-LOC\nLondon\n", encoding="utf-8")
+    third = CliRunner().invoke(app, [str(a) for a in [*command, "--overwrite"]])  # every run trained anew
+    assert third.exit_code == 1, third.output
+    assert kept.stat().st_mtime_ns != stamp
+    assert sorted(p.parent.name + "/" + p.parent.parent.name for p in (tmp_path / "sweep").rglob(sweeping.RESULT)) \
+        == ["seed-0/good", "seed-1/good"]  # a failed run never keeps the row of the run it replaced
 
 
 def test_readme_dask_example_runs(tmp_path, monkeypatch):

@@ -94,6 +94,7 @@ def train_one(config: str, overrides: tuple, seed: int, run_dir: str, name: str)
 
     run_path = Path(run_dir)
     run_path.mkdir(parents=True, exist_ok=True)
+    (run_path / RESULT).unlink(missing_ok=True)  # an --overwrite run that fails must not pass for the old one
     started = time.perf_counter()
     with threadpool_limits(limits=1, user_api="blas"), open(run_path / "train.log", "w", encoding="utf-8") as log:
         result = run.run_training(config, [*overrides, f"train.seed={seed}", f"output.run_dir={run_dir}"],

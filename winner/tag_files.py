@@ -98,12 +98,12 @@ def _temporary(output: Path) -> Path:
     return output.with_name(f".{output.name}.tmp-{os.getpid()}")
 
 
-def tag_file(model_dir: str, source: str, output: str, input_format: str, fmt: str) -> int:
+def tag_file(model_dir: str, source: str, output: str, input_format: str, fmt: str) -> int | None:
     """One task: tag `source` into `output` as `winner predict --input source` prints it; returns the
-    tokens tagged. Writes nothing when the output exists already. Runs on a worker."""
+    tokens tagged, or None without writing when the output exists already. Runs on a worker."""
     output_path = Path(output)
-    if output_path.exists():
-        return 0
+    if output_path.exists():  # written since the run was planned (a task Dask ran twice)
+        return None
     model = _model(model_dir)
     tmp, tokens = _temporary(output_path), 0
     try:
@@ -135,12 +135,15 @@ def predict_files(model, inputs: Sequence[str], output_dir, client=None, workers
                   scheduler: str | None = None, input_format: str = "text", format: str | None = None, input_root=None,
                   progress: bool = True) -> FilesResult:
     """Tag every input file (paths or globs, ** spanning directories) into output_dir, one Dask task per
-    file, as `winner predict --input FILE --format FORMAT` would print it; inputs whose output exists
-    are skipped. client: a dask.distributed.Client; None connects to `scheduler` (an address) if given,
-    else starts a LocalCluster of `workers` processes (default one per core) for the call. model: a model directory (or a winner.Model), at a path the
-    workers can read, as are the inputs and output_dir. Returns a FilesResult; a file that fails is
-    listed in its failures and the others go on. Raises WinnerError for a bad model, a pattern that
-    names no file, or when Dask is not installed."""
+    file, each output what `winner predict --input FILE --format FORMAT` prints for its input; inputs
+    whose output exists are skipped.
+
+    model: a model directory or a winner.Model; it, the inputs and output_dir must be at paths the
+    workers can read (output_dir: write). client: a dask.distributed.Client; None connects to
+    `scheduler` (an address) when given, else starts a LocalCluster of `workers` processes (default
+    one per core) for the call. Returns a FilesResult (files, tokens); a file that fails is in its
+    failures and the others go on. Raises WinnerError for a bad model, a pattern that names no
+    file, outputs that would clash, or when Dask is not installed."""
     from winner import checkpoint
 
     distributed.require("winner.predict_files")
@@ -175,7 +178,9 @@ def _run(dask_client, calls, pending, result: FilesResult, progress: bool) -> No
 
     with tqdm(total=len(calls), unit="file", disable=None if progress else True, dynamic_ncols=True) as bar:
         for outcome in distributed.run(dask_client, calls):
-            if outcome.error is None:
+            if outcome.error is None and outcome.result is None:
+                result.skipped += 1
+            elif outcome.error is None:
                 result.tagged += 1
                 result.tokens += outcome.result
             else:
