@@ -6,11 +6,13 @@ each the best epoch's, as `winner train` picks it), for the cross-entropy
 recipes also the dev F1 of PER, ORG and MISC and of all types together, the
 training wall time (median over the seeds) and the training throughput
 (windows through forward, backward and update per second, mean over epochs
-and seeds). Each row's command reproduces one seed. The recommended recipe's
-row is followed by the ensemble of its seeds' models (`winner ensemble`, the
-model `winner train CONFIG --seeds 0,1,2` builds), which adds its merge and
-evaluation, well under a minute, to the run. Writes only under
-runs/results/. Tune on dev only: nothing here reads the test split.
+and seeds). Each row's command reproduces one seed. The trainings run as one
+sweep (winner.sweeps: Dask, one process per core, one BLAS thread each).
+The recommended recipe's row is followed by the ensemble of its seeds'
+models (`winner ensemble`, the model `winner train CONFIG --seeds 0,1,2`
+builds), which adds its merge and evaluation, well under a minute, to the
+run. Writes only under runs/results/. Tune on dev only: nothing here reads
+the test split.
 
 With --breakdown, each trained model is also evaluated with
 `winner eval --breakdown` on dev as it is, lowercased and uppercased
@@ -23,10 +25,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -62,18 +64,19 @@ CASINGS = (None, "lower", "upper")  # dev as it is, then re-cased by `winner eva
 ENSEMBLE_AFTER = 3  # the recommended recipe's row: followed by the ensemble of its seeds' models
 
 
-def train(config: str, overrides: list[str], seed: int, run_dir: Path) -> tuple[dict, float, float]:
-    """(model-best's meta.json, wall seconds, mean windows/s over the epochs) of one training run."""
-    command = [sys.executable, "-m", "winner", "train", config, *overrides, f"train.seed={seed}",
-               f"output.run_dir={run_dir}", "--overwrite"]  # a rerun of make results replaces its runs
-    started = time.perf_counter()
-    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
-    seconds = time.perf_counter() - started
-    if result.returncode != 0:
-        sys.exit(f"results: {' '.join(command)} failed:\n{result.stderr}")
-    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
-    speed = statistics.mean(row["windows_per_s"] for row in rows)
-    return json.loads((run_dir / "model-best" / "meta.json").read_text()), seconds, speed
+def train_all(indices: list[int], seeds: int, workers: int | None) -> dict[tuple[int, int], tuple[dict, float, float]]:
+    """{(row, seed): (model-best's meta.json, wall seconds, mean windows/s over the epochs)} of every
+    training of the rows, run as one `winner sweep` (winner.sweep) on `workers` local processes (default
+    one per core), each training in runs/results/ROW/seed-K with one BLAS thread."""
+    from winner.sweeps import sweep
+
+    trainings = [(str(index), RECIPES[index][1], tuple(RECIPES[index][2])) for index in indices]
+    # overwrite: a rerun of make results trains again, as the code may have changed since
+    done = sweep(trainings, range(seeds), OUT, workers=workers, overwrite=True)
+    if done.failures:
+        sys.exit("results: " + "; ".join(f"row {name} seed {seed}: {error}" for name, seed, error in done.failures))
+    return {(int(row["name"]), row["seed"]): (json.loads((Path(row["run_dir"]) / "model-best" / "meta.json").read_text()),
+                                              row["seconds"], row["windows_per_s"]) for row in done.rows}
 
 
 def evaluate(model_dir: Path, dev: str, casing: str | None) -> dict:
@@ -138,15 +141,19 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=len(RECIPES), help="only the first N rows")
     parser.add_argument("--only", type=int, nargs="+", help="only these rows (0 is the first)")
     parser.add_argument("--breakdown", action="store_true", help="add seen/unseen and lowercased/uppercased F1")
+    parser.add_argument("--workers", type=int, help="trainings at once, one process each (default: one per core)")
     args = parser.parse_args()
+    os.chdir(REPO)  # the configs name their data relative to the repository root, for the workers too
+    indices = args.only if args.only is not None else list(range(min(args.rows, len(RECIPES))))
+    trained = train_all(indices, args.seeds, args.workers)
     extra = "seen F1 | unseen F1 | lowercased dev F1 | uppercased dev F1 | " if args.breakdown else ""
     print("| recipe | dev LOC P | dev LOC R | dev LOC F1 | per-seed F1 | dev PER F1 | dev ORG F1 | dev MISC F1 "
           f"| dev F1, all types | {extra}train s | windows/s | command (seed 0) |")
     print("| --- " * (12 + 4 * args.breakdown) + "|")
-    for index in args.only if args.only is not None else range(min(args.rows, len(RECIPES))):
+    for index in indices:
         label, config, overrides = RECIPES[index]
-        run_dirs = [OUT / f"{index}-seed{seed}" for seed in range(args.seeds)]
-        runs = [train(config, overrides, seed, run_dir) for seed, run_dir in enumerate(run_dirs)]
+        run_dirs = [OUT / str(index) / f"seed-{seed}" for seed in range(args.seeds)]
+        runs = [trained[index, seed] for seed in range(args.seeds)]
         metas = [meta for meta, _, _ in runs]
         scores = [meta["dev"] for meta in metas]
         seconds = statistics.median(s for _, s, _ in runs)
