@@ -198,8 +198,13 @@ def test_resume_trains_a_missing_member_and_continues_an_unfinished_one(tmp_path
     assert built.seeds == [0, 1, 2] and checkpoint.load(run_dir / "model-best").meta["ensemble"]["size"] == 3
 
 
-@pytest.mark.parametrize("seeds, wanted", [("0,0,1", "seed 0 is given twice"), ("0", "at least 2 seeds"),
-                                           ("0,one", "'one' is not an integer")])
+def test_seeds_are_read_as_winner_sweep_reads_them():
+    assert members.parse_seeds("0,1,2") == members.parse_seeds("0-2") == [0, 1, 2]
+    assert members.parse_seeds("4, 7") == [4, 7]
+
+
+@pytest.mark.parametrize("seeds, wanted", [("0,0,1", "each seed once"), ("0", "at least 2 seeds"),
+                                           ("0,one", "expected seeds such as 0,1,2 or 0-4")])
 def test_bad_seeds_are_one_line_and_exit_1(tmp_path, seeds, wanted):
     result = invoke("train", CONFIG, f"output.run_dir={tmp_path / 'run'}", "--seeds", seeds)
     assert result.exit_code == 1 and result.stdout == ""

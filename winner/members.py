@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 from typing import Callable
 
-from winner import checkpoint, config as config_module, ensemble
+from winner import checkpoint, config as config_module, ensemble, sweeps
 from winner.errors import WinnerError
 from winner.run import RUN_FILES, run_training
 
@@ -24,16 +24,9 @@ MEMBERS = "members"  # RUN_DIR/members/seed-K: one member's run
 
 
 def parse_seeds(text: str) -> list[int]:
-    """'0,1,2' -> [0, 1, 2]: at least two distinct integers, or a WinnerError naming the fault."""
-    seeds = []
-    for part in text.split(","):
-        try:
-            seeds.append(int(part.strip()))
-        except ValueError:
-            raise WinnerError(f"--seeds '{text}': '{part.strip()}' is not an integer; expected e.g. --seeds 0,1,2") from None
-    repeated = sorted({s for s in seeds if seeds.count(s) > 1})
-    if repeated:
-        raise WinnerError(f"--seeds '{text}': seed {repeated[0]} is given twice; each member needs its own seed")
+    """'0,1,2' or '0-2' -> [0, 1, 2], as `winner sweep --seeds` reads them (winner.sweeps), and at
+    least two of them; a WinnerError naming the fault otherwise."""
+    seeds = sweeps.parse_seeds(text)
     if len(seeds) < 2:
         raise WinnerError(f"--seeds '{text}': an ensemble needs at least 2 seeds")
     return seeds
