@@ -5,6 +5,7 @@ returned as its line, a bug as its type and message, a result as it is)."""
 from __future__ import annotations
 
 import os
+import sys
 
 import pytest
 
@@ -18,11 +19,36 @@ def _environ() -> dict:
     return {name: os.environ.get(name) for name in ("MALLOC_TRIM_THRESHOLD_", "OPENBLAS_NUM_THREADS")}
 
 
-def test_a_local_cluster_of_single_threaded_workers_without_the_trim_threshold():
+@pytest.mark.parametrize("before, users, workers", [
+    (None, None, None),  # no other cluster ran in this process
+    ("65536", None, None),  # an earlier default LocalCluster's nanny left Dask's value in os.environ
+    ("65536", "65536", "65536"),  # the user's own setting, which happens to be Dask's value
+    ("1000000", "1000000", "1000000"),
+])
+def test_a_local_cluster_of_single_threaded_workers_without_the_trim_threshold(monkeypatch, before, users, workers):
+    """Whatever ran before in this process (as the shared dask_client fixture may have): the workers get
+    no MALLOC_TRIM_THRESHOLD_ but the user's own, and os.environ is as it was afterwards."""
+    if before is None:
+        monkeypatch.delenv(distributed.TRIM, raising=False)
+    else:
+        monkeypatch.setenv(distributed.TRIM, before)
+    monkeypatch.setattr(distributed, "USER_TRIM", users)
     with distributed.client("test", workers=1) as client:
         info = client.scheduler_info()["workers"]
         assert [w["nthreads"] for w in info.values()] == [1]
-        assert list(client.run(_environ).values()) == [{"MALLOC_TRIM_THRESHOLD_": None, "OPENBLAS_NUM_THREADS": "1"}]
+        assert list(client.run(_environ).values()) == [{"MALLOC_TRIM_THRESHOLD_": workers, "OPENBLAS_NUM_THREADS": "1"}]
+    assert os.environ.get(distributed.TRIM) == before
+
+
+def test_the_environment_a_process_started_with_is_read():
+    import subprocess
+
+    code = ("import os; os.environ['MALLOC_TRIM_THRESHOLD_'] = '65536'; from winner import distributed; "
+            "print(distributed._started_with('MALLOC_TRIM_THRESHOLD_'), distributed._started_with('WINNER_X'))")
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_TRIM_THRESHOLD_"}
+    out = subprocess.run([sys.executable, "-c", code], env={**env, "WINNER_X": "a=b"}, capture_output=True,
+                         text=True, check=True).stdout
+    assert out == ("None a=b\n" if os.path.exists("/proc/self/environ") else "65536 a=b\n")
 
 
 def _square(x: int) -> int:

@@ -18,6 +18,7 @@ import logging
 import os
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from winner.errors import WinnerError
@@ -27,7 +28,48 @@ INSTALL = "pip install -e '.[dask]' in winner's source checkout"
 # (distributed.nanny.pre-spawn-environ; None unsets a variable there). Setting it fixes glibc's mmap
 # threshold at 128 KiB, so every large NumPy temporary is mapped and unmapped anew: `winner train
 # configs/bench.yaml` took 4.0-4.8 s under it instead of 3.1-3.6 s. Dask's one BLAS thread is kept.
-WORKER_ENVIRON = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+TRIM = "MALLOC_TRIM_THRESHOLD_"
+WORKER_ENVIRON = {f"distributed.nanny.pre-spawn-environ.{TRIM}": None}
+
+
+def _started_with(name: str) -> str | None:
+    """The value `name` had when this process started: from Linux's /proc/self/environ, which later
+    changes to os.environ (such as a Dask nanny's) do not touch; elsewhere, its value now, when this
+    module is imported."""
+    try:
+        data = Path("/proc/self/environ").read_bytes()
+    except OSError:
+        return os.environ.get(name)
+    for item in data.split(b"\0"):
+        key, _, value = item.partition(b"=")
+        if os.fsdecode(key) == name:
+            return os.fsdecode(value)
+    return None
+
+
+# The user's own MALLOC_TRIM_THRESHOLD_, if any: kept for the workers, whatever its value.
+USER_TRIM = _started_with(TRIM)
+
+
+@contextlib.contextmanager
+def _without_dask_trim(dask_value) -> Iterator[None]:
+    """os.environ without the MALLOC_TRIM_THRESHOLD_ that an earlier LocalCluster's nanny copied into it
+    (distributed/nanny.py sets its pre-spawn environment in the parent's os.environ before each worker
+    starts, and never removes it), so that the workers started in the block do not inherit it; the
+    user's own value (USER_TRIM) stays. Put back as it was on leaving. dask_value: Dask's configured
+    value, None for none."""
+    current = os.environ.get(TRIM)
+    if dask_value is None or current != str(dask_value) or current == USER_TRIM:
+        yield
+        return
+    if USER_TRIM is None:
+        del os.environ[TRIM]
+    else:
+        os.environ[TRIM] = USER_TRIM
+    try:
+        yield
+    finally:
+        os.environ[TRIM] = current
 
 
 def require(what: str) -> None:
@@ -65,9 +107,10 @@ def client(what: str, workers: int | None = None, scheduler: str | None = None) 
         return
     import dask
 
+    dask_trim = dask.config.get("distributed.nanny.pre-spawn-environ", {}).get(TRIM)
     # One thread per worker: winner's tasks hold the GIL in Python code between their NumPy calls,
     # so a process per core is what runs them side by side. The dashboard on a free port, never a taken one.
-    with dask.config.set(WORKER_ENVIRON), \
+    with dask.config.set(WORKER_ENVIRON), _without_dask_trim(dask_trim), \
             LocalCluster(n_workers=workers or cores(), threads_per_worker=1, processes=True, dashboard_address=":0",
                          silence_logs=logging.ERROR) as cluster, Client(cluster) as local:
         yield local
