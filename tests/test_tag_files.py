@@ -138,8 +138,8 @@ def test_a_file_that_fails_is_reported_and_the_others_are_written(dask_client, m
     result = invoke("predict", "--model", model, "--input", tmp_path / "in/*.conll", "--input-format", "conll",
                     "--output-dir", tmp_path / "out", "--scheduler", dask_client.scheduler.address)
     assert result.exit_code == 1
-    assert f"error: {tmp_path / 'in/bad.conll'}: {tmp_path / 'in/bad.conll'}:2: not valid UTF-8 (byte 0xe9)" \
-        in result.stderr
+    assert f"error: {tmp_path / 'in/bad.conll'}:2: not valid UTF-8 (byte 0xe9)\n" in result.stderr
+    assert result.stderr.count(str(tmp_path / 'in/bad.conll')) == 1  # named once
     assert "1 of 2 files failed; run the same command again" in result.stderr
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["good.conll"]
 
@@ -266,3 +266,14 @@ def test_without_the_extra_one_line_says_how_to_install_it(tmp_path, monkeypatch
     assert error_message(tag_files.predict_files, "m", ["x"], tmp_path) == \
         "winner.predict_files needs the Dask extra: pip install -e '.[dask]' in winner's source checkout"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_tokens_are_counted_by_the_line_rule(model):
+    """A CoNLL token holding U+001C (a line break to str.splitlines, not to winner: winner.errors.lines)
+    is one token of the count, as in the output's lines."""
+    from winner import api, predict_output
+
+    lines = ["Paris\tNNP", "and\tCC", "Lon\x1cdon\tNNP", ".\t.", ""]
+    out = list(predict_output.outputs(api.load(model), [lines], "conll", "conll"))
+    assert [count for _, count in out] == [4]
+    assert out[0][0].count("\n") == 5

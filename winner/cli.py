@@ -293,8 +293,8 @@ def _predict_files(text, model_dir: Path, inputs: List[str], input_format: str, 
                          input_format=input_format, format=fmt, input_root=input_root)
     typer.echo(f"tagged {_count(done.tagged, 'file')} ({done.tokens:,} tokens) into {done.output_dir}"
                + (f"; skipped {done.skipped} whose output was there" if done.skipped else ""))
-    for source, error in done.failures:
-        err(f"error: {source}: {one_line(error)}")
+    for source, error in done.failures:  # named once: most errors name their file already
+        err(f"error: {one_line(error if source in error else f'{source}: {error}')}")
     if done.failures:
         err(f"error: {len(done.failures)} of {_count(done.tagged + len(done.failures), 'file')} failed; run the same "
             f"command again to tag only those")
