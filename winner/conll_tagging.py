@@ -30,7 +30,7 @@ from winner.metrics import sentence_edges
 DOCSTART = "-DOCSTART-"
 
 
-def _kind(line: str) -> str:
+def line_kind(line: str) -> str:
     """'blank', 'doc' (a -DOCSTART- line) or 'token'."""
     columns = line.split(None, 1)
     if not columns:
@@ -49,7 +49,7 @@ def tag_lines(loaded: LoadedModel, lines: list[str]) -> str:
 
     Sentences and documents are found as corpus.read_conll finds them; the
     lines must hold whole documents (tag_stream makes sure of it)."""
-    kinds = [_kind(line) for line in lines]
+    kinds = [line_kind(line) for line in lines]
     tokens, docs, lengths = [], [], []
     doc, length = 0, 0
     for number, (line, kind) in enumerate(zip(lines, kinds), start=1):
@@ -117,7 +117,7 @@ def _last_boundary(lines: list[str], per_sentence: bool, since: int) -> int:
     or up to the last -DOCSTART- line (per document); 0 when none is complete. Only lines[since:] are
     new, and the lines before them held no boundary."""
     for i in range(len(lines) - 1, since - 1, -1):
-        kind = _kind(lines[i])
+        kind = line_kind(lines[i])
         if kind == "doc":
             return i if not per_sentence else i + 1
         if kind == "blank" and per_sentence:

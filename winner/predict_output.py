@@ -42,10 +42,10 @@ def outputs(model, batches: Iterable[list[str]], input_format: str, fmt: str,
     """(output text, tokens tagged) for each batch of lines, in order. model: a winner.api.Model.
     in_colour: inline marks coloured for a terminal (winner.colour), from the JSON records' offsets."""
     if input_format == "conll":
-        from winner.conll_tagging import _kind, tag_stream  # _kind: the tagger's own rule for a token line
+        from winner.conll_tagging import line_kind, tag_stream
 
-        for out in tag_stream(model.loaded, batches):
-            yield out, sum(1 for line in out.splitlines() if _kind(line) == "token")
+        for out in tag_stream(model.loaded, batches):  # counted by the tagger's own rule for a token line
+            yield out, sum(1 for line in lines(out) if line_kind(line) == "token")
         return
     from winner import colour
     from winner.tagger import render
@@ -53,4 +53,4 @@ def outputs(model, batches: Iterable[list[str]], input_format: str, fmt: str,
     for batch in batches:
         tagged = model.tag_batch(batch)
         out = render(tagged, "json" if in_colour else fmt)
-        yield ("".join(colour.highlight(out.splitlines())) if in_colour else out), len(tagged.tokens)
+        yield ("".join(colour.highlight(lines(out))) if in_colour else out), len(tagged.tokens)
