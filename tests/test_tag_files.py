@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from helpers import error_message
-from winner import tag_files
+from winner import tag_files, tag_record
 from winner.cli import app
 
 REPO = Path(__file__).resolve().parents[1]
@@ -85,7 +85,7 @@ def test_outputs_are_byte_identical_to_single_file_predict(dask_client, model, c
     sources = sorted(corpus.rglob("*.txt"))
     assert (done.tagged, done.skipped, done.failures) == (len(sources), 0, [])
     extension = tag_files.EXTENSIONS[fmt]
-    written = sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file())
+    written = sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file() and p.name != tag_record.RECORD)
     assert written == sorted(p.relative_to(corpus).with_suffix(extension) for p in sources)
     for source in sources:
         assert (out / source.relative_to(corpus).with_suffix(extension)).read_bytes() == \
@@ -119,7 +119,8 @@ def test_cli_on_a_scheduler_then_again_skips_what_is_done(dask_client, model, co
     first = invoke(*command)
     assert first.exit_code == 0, first.output
     assert first.stdout.startswith("tagged 3 files")
-    outputs = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in out.rglob("*") if p.is_file()}
+    outputs = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in out.rglob("*") if p.is_file()
+               and p.name != tag_record.RECORD}
     assert sorted(p.relative_to(out).as_posix() for p in outputs) == ["news/a.conll", "news/b.conll", "web/d.conll"]
     (out / "news/b.conll").unlink()  # as if its task had not finished
     again = invoke(*command)
@@ -141,7 +142,7 @@ def test_a_file_that_fails_is_reported_and_the_others_are_written(dask_client, m
     assert f"error: {tmp_path / 'in/bad.conll'}:2: not valid UTF-8 (byte 0xe9)\n" in result.stderr
     assert result.stderr.count(str(tmp_path / 'in/bad.conll')) == 1  # named once
     assert "1 of 2 files failed; run the same command again" in result.stderr
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["good.conll"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [tag_record.RECORD, "good.conll"]
 
 
 def _reader_waits(fifo: Path) -> int | None:
@@ -210,7 +211,8 @@ def test_a_killed_worker_loses_no_output_and_a_rerun_completes(dask_client, mode
     again = tag_files.predict_files(model, [str(sources / "*.txt")], out, client=dask_client, format="conll",
                                     progress=False)
     assert (again.tagged, again.skipped, again.failures) == (len(failed), len(present), [])
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == expected  # no temporary file left either
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.name != tag_record.RECORD} == expected
+    assert not list(out.glob(".*.tmp-*"))  # no temporary file left either
     assert all((out / name).stat().st_mtime_ns == stamp for name, stamp in stamps.items())
 
 
@@ -277,3 +279,77 @@ def test_tokens_are_counted_by_the_line_rule(model):
     out = list(predict_output.outputs(api.load(model), [lines], "conll", "conll"))
     assert [count for _, count in out] == [4]
     assert out[0][0].count("\n") == 5
+
+
+def test_outputs_of_another_model_or_format_are_refused_and_overwrite_replaces_them(dask_client, model, corpus,
+                                                                                   tmp_path):
+    """An output is skipped only when the output directory's record says the same model (path and files)
+    and formats made it; otherwise one line names the directory and what differs, and nothing changes."""
+    import shutil
+
+    from helpers import snapshot
+
+    first, second = tmp_path / "m1", tmp_path / "m2"
+    shutil.copytree(model, first)
+    shutil.copytree(model, second)
+    out = tmp_path / "out"
+
+    def tag(model_dir, *options):
+        return invoke("predict", "--model", model_dir, "--input", corpus / "news" / "*.txt", "--output-dir", out,
+                      "--scheduler", dask_client.scheduler.address, *options)
+
+    done = tag(first, "--format", "conll")
+    assert done.exit_code == 0 and done.stdout.startswith("tagged 2 files"), done.output
+    before = snapshot(out)
+    tail = "; --overwrite tags every input again (or give another --output-dir)\n"
+    for model_dir, options, differs in [
+        (second, ["--format", "conll"], f"made by the model {first}, not {second}"),
+        (first, ["--format", "json"], "made with --format conll, not json"),
+        (first, ["--format", "conll"], f"made by {first} before its files changed (trained or saved again)"),
+    ]:
+        if options == ["--format", "conll"] and model_dir == first:  # as if trained again: its files change
+            (first / "meta.json").write_text((first / "meta.json").read_text(encoding="utf-8") + "\n",
+                                             encoding="utf-8")
+        refused = tag(model_dir, *options)
+        assert (refused.exit_code, refused.stdout) == (1, ""), refused.output
+        assert refused.stderr == f"error: {out}: its outputs were {differs}{tail}"
+        assert snapshot(out) == before
+    replaced = tag(second, "--format", "conll", "--overwrite")
+    assert replaced.exit_code == 0 and replaced.stdout.startswith("tagged 2 files ("), replaced.output
+    again = tag(second, "--format", "conll")
+    assert again.exit_code == 0 and again.stdout.startswith("tagged 0 files (0 tokens)") and "skipped 2" in again.stdout
+    (out / tag_record.RECORD).unlink()  # outputs that no record explains (e.g. from an older winner)
+    unknown = tag(second, "--format", "conll")
+    assert unknown.exit_code == 1 and unknown.stderr.startswith(f"error: {out}: holds outputs (e.g. ") and \
+        unknown.stderr.endswith("--overwrite tags every input again\n"), unknown.stderr
+
+
+def test_an_input_gone_since_the_glob_is_one_failed_file(dask_client, model, tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in/a.conll").write_text("Paris NNP\n\n", encoding="utf-8")
+    (tmp_path / "in/c.conll").write_text("London NNP\n\n", encoding="utf-8")
+    (tmp_path / "in/b.conll").symlink_to(tmp_path / "nonexistent")  # globbed, but cannot be read
+    result = invoke("predict", "--model", model, "--input", tmp_path / "in/*.conll", "--input-format", "conll",
+                    "--output-dir", tmp_path / "out", "--scheduler", dask_client.scheduler.address)
+    assert result.exit_code == 1, result.output
+    assert result.stdout.startswith("tagged 2 files")
+    assert f"error: {tmp_path / 'in/b.conll'}: CoNLL file not found\n" in result.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [tag_record.RECORD, "a.conll", "c.conll"]
+
+
+def test_a_failed_run_leaves_no_directory_it_made(dask_client, model, tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in/bad.conll").write_bytes(b"caf\xe9 NN\n")
+    out = tmp_path / "new" / "out"
+    message = error_message(tag_files.predict_files, model, [str(tmp_path / "in/bad.conll")], out,
+                            scheduler="nonsense://x")  # fails at once, as an unreachable one does after 30 s
+    assert message.startswith("--scheduler nonsense://x: cannot connect to a Dask scheduler")
+    assert not (tmp_path / "new").exists()
+    done = tag_files.predict_files(model, [str(tmp_path / "in/bad.conll")], out, client=dask_client, progress=False,
+                                   input_format="conll")
+    assert done.tagged == 0 and len(done.failures) == 1
+    assert not (tmp_path / "new").exists()  # every file failed: nothing written, nothing left
+    (tmp_path / "kept").mkdir()
+    tag_files.predict_files(model, [str(tmp_path / "in/bad.conll")], tmp_path / "kept", client=dask_client,
+                            progress=False, input_format="conll")
+    assert (tmp_path / "kept").is_dir()  # a directory the user had stays

@@ -244,6 +244,8 @@ def predict(
     scheduler: Optional[str] = typer.Option(None, "--scheduler", metavar="ADDRESS",
                                             help="With --output-dir: run on the Dask cluster of this scheduler, "
                                                  "e.g. tcp://10.0.0.5:8786, instead of local processes."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="With --output-dir: tag every input again, replacing "
+                                                              "outputs that another model or --format made."),
 ):
     """Tag text: a token whose window scores above the model's threshold is an entity (with several
     types, of the likeliest type that clears its threshold)."""
@@ -252,8 +254,9 @@ def predict(
     fmt = predict_output.check_formats(input_format.value, format.value if format else None)
     if output_dir is not None:
         return _predict_files(text, model_dir, inputs or [], input_format.value, fmt, output_dir, input_root,
-                              workers, scheduler)
-    for name, value in (("--input-root", input_root), ("--workers", workers), ("--scheduler", scheduler)):
+                              workers, scheduler, overwrite)
+    for name, value in (("--input-root", input_root), ("--workers", workers), ("--scheduler", scheduler),
+                        ("--overwrite", overwrite or None)):
         if value is not None:
             raise WinnerError(f"predict: {name} goes with --output-dir DIR (tagging many files)")
     if inputs and len(inputs) > 1:
@@ -275,7 +278,7 @@ def predict(
 
 
 def _predict_files(text, model_dir: Path, inputs: List[str], input_format: str, fmt: str, output_dir: Path,
-                   input_root, workers, scheduler) -> None:
+                   input_root, workers, scheduler, overwrite: bool) -> None:
     """predict --output-dir: every --input file tagged into DIR on Dask (winner.tag_files)."""
     from winner import distributed
 
@@ -285,12 +288,11 @@ def _predict_files(text, model_dir: Path, inputs: List[str], input_format: str, 
     if not inputs or "-" in inputs:
         raise WinnerError("predict: --output-dir needs --input FILE or GLOB (files, not stdin), e.g. "
                           "--input 'corpus/**/*.txt'")
-    if workers is not None and scheduler is not None:
-        raise WinnerError("predict: --workers starts local processes, --scheduler uses a cluster's; give one")
+    distributed.check_choice("predict", workers, scheduler)
     from winner.tag_files import predict_files
 
     done = predict_files(model_dir, inputs, output_dir, workers=workers, scheduler=scheduler,
-                         input_format=input_format, format=fmt, input_root=input_root)
+                         input_format=input_format, format=fmt, input_root=input_root, overwrite=overwrite)
     typer.echo(f"tagged {_count(done.tagged, 'file')} ({done.tokens:,} tokens) into {done.output_dir}"
                + (f"; skipped {done.skipped} whose output was there" if done.skipped else ""))
     for source, error in done.failures:  # named once: most errors name their file already
@@ -336,8 +338,7 @@ def sweep(
     from winner import distributed
 
     distributed.require("winner sweep")
-    if workers is not None and scheduler is not None:
-        raise WinnerError("sweep: --workers starts local processes, --scheduler uses a cluster's; give one")
+    distributed.check_choice("sweep", workers, scheduler)
     from winner.sweeps import parse_seeds, render_text, sweep as run_sweep
 
     done = run_sweep([str(c) for c in configs], parse_seeds(seeds), out, overrides or [], workers=workers,

@@ -19,7 +19,7 @@ import os
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Optional, Sequence
 
 from winner.errors import WinnerError
 
@@ -83,6 +83,12 @@ def require(what: str) -> None:
 def cores() -> int:
     """The cores this process may run on: the default number of local workers."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def check_choice(command: str, workers: int | None, scheduler: str | None) -> None:
+    """A WinnerError when both --workers and --scheduler are given: they name two different clusters."""
+    if workers is not None and scheduler is not None:
+        raise WinnerError(f"{command}: --workers starts local processes, --scheduler uses a cluster's; give one")
 
 
 @contextlib.contextmanager
@@ -155,3 +161,21 @@ def run(dask_client, calls: Sequence[tuple[str, Callable, tuple]]) -> Iterator[O
             future.release()
     finally:  # Ctrl-C or an error in the caller: nothing left running for this run
         dask_client.cancel([f for f in futures if not f.done()])
+
+
+def outcomes(what: str, calls: Sequence[tuple[str, Callable, tuple]], dask_client=None, workers: int | None = None,
+             scheduler: str | None = None, unit: str = "task", progress: bool = True,
+             status: Optional[Callable[[], dict]] = None) -> Iterator[Outcome]:
+    """run()'s Outcomes of the calls, on `dask_client` when given, else on client(what, workers, scheduler)
+    for as long as they run, with a progress bar of `unit`s on stderr (none when not progress; `status`
+    gives the bar's postfix after each outcome). Raises what client() raises: WinnerError for Dask not
+    installed, --workers below 1, or a scheduler that cannot be reached."""
+    from tqdm import tqdm
+
+    with (contextlib.nullcontext(dask_client) if dask_client is not None else client(what, workers, scheduler)) as on, \
+            tqdm(total=len(calls), unit=unit, disable=None if progress else True, dynamic_ncols=True) as bar:
+        for outcome in run(on, calls):
+            yield outcome
+            bar.update(1)
+            if status is not None:
+                bar.set_postfix(status(), refresh=False)

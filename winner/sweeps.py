@@ -142,29 +142,16 @@ def sweep(configs: Sequence, seeds: Sequence[int] = (0,), out="runs/sweep", over
     calls = [(f"train {runs[i][0].name} seed {runs[i][1]}", train_one,
               (runs[i][0].config, runs[i][0].overrides, runs[i][1], str(runs[i][2]), runs[i][0].name)) for i in todo]
     failures: dict[int, str] = {}
-    if calls:
-        if client is not None:
-            _run(client, calls, todo, rows, failures, progress)
+    for outcome in distributed.outcomes("winner.sweep", calls, client, workers, scheduler, "run", progress) \
+            if calls else ():
+        if outcome.error is None:
+            rows[todo[outcome.index]] = outcome.result
         else:
-            with distributed.client("winner.sweep", workers, scheduler) as local:
-                _run(local, calls, todo, rows, failures, progress)
+            failures[todo[outcome.index]] = outcome.error
     result.rows = [rows[i] for i in sorted(rows)]
     result.failures = [(runs[i][0].name, runs[i][1], failures[i]) for i in sorted(failures)]
     write_table(result)
     return result
-
-
-def _run(dask_client, calls, todo: list[int], rows: dict, failures: dict, progress: bool) -> None:
-    from tqdm import tqdm
-
-    with tqdm(total=len(calls), unit="run", disable=None if progress else True, dynamic_ncols=True) as bar:
-        for outcome in distributed.run(dask_client, calls):
-            index = todo[outcome.index]
-            if outcome.error is None:
-                rows[index] = outcome.result
-            else:
-                failures[index] = outcome.error
-            bar.update(1)
 
 
 def render_text(result: SweepResult) -> str:

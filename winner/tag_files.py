@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from winner import distributed
+from winner import distributed, outdir, tag_record
 from winner.errors import WinnerError
 from winner.predict_output import check_formats, file_batches, outputs
 
@@ -98,11 +98,13 @@ def _temporary(output: Path) -> Path:
     return output.with_name(f".{output.name}.tmp-{os.getpid()}")
 
 
-def tag_file(model_dir: str, source: str, output: str, input_format: str, fmt: str) -> int | None:
+def tag_file(model_dir: str, source: str, output: str, input_format: str, fmt: str, replace: bool = False) -> int | None:
     """One task: tag `source` into `output` as `winner predict --input source` prints it; returns the
-    tokens tagged, or None without writing when the output exists already. Runs on a worker."""
+    tokens tagged, or None without writing when the output exists already (unless replace). Runs on a
+    worker. Raises WinnerError for an input that cannot be read or is not valid (its file and line)
+    and an output that cannot be written."""
     output_path = Path(output)
-    if output_path.exists():  # written since the run was planned (a task Dask ran twice)
+    if output_path.exists() and not replace:  # written since the run was planned (a task Dask ran twice)
         return None
     model = _model(model_dir)
     tmp, tokens = _temporary(output_path), 0
@@ -133,17 +135,20 @@ def _clear_leftovers(output: Path) -> None:
 
 def predict_files(model, inputs: Sequence[str], output_dir, client=None, workers: int | None = None,
                   scheduler: str | None = None, input_format: str = "text", format: str | None = None, input_root=None,
-                  progress: bool = True) -> FilesResult:
+                  progress: bool = True, overwrite: bool = False) -> FilesResult:
     """Tag every input file (paths or globs, ** spanning directories) into output_dir, one Dask task per
     file, each output what `winner predict --input FILE --format FORMAT` prints for its input; inputs
-    whose output exists are skipped.
+    whose output exists are skipped when output_dir's record (winner.tag_record) says the same model
+    and formats made it, and every input is tagged again with overwrite.
 
     model: a model directory or a winner.Model; it, the inputs and output_dir must be at paths the
     workers can read (output_dir: write). client: a dask.distributed.Client; None connects to
     `scheduler` (an address) when given, else starts a LocalCluster of `workers` processes (default
     one per core) for the call. Returns a FilesResult (files, tokens); a file that fails is in its
     failures and the others go on. Raises WinnerError for a bad model, a pattern that names no
-    file, outputs that would clash, or when Dask is not installed."""
+    file, outputs that would clash, an output directory that cannot be made or whose outputs another
+    model or other formats made, a scheduler that cannot be reached, or when Dask is not installed;
+    an output directory made by the call is removed again if it holds no output at the end."""
     from winner import checkpoint
 
     distributed.require("winner.predict_files")
@@ -151,39 +156,50 @@ def predict_files(model, inputs: Sequence[str], output_dir, client=None, workers
     model_dir = os.path.abspath(getattr(model, "path", model))
     checkpoint.load(model_dir)  # a bad model is one error here, not one per task
     pairs = plan(expand(inputs), output_dir, fmt, input_root)
-    result = FilesResult(Path(os.path.abspath(output_dir)))
-    try:
-        result.output_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise WinnerError(f"{result.output_dir}: cannot create the output directory ({exc.strerror or exc})") from None
-    pending = [(source, output) for source, output in pairs if not output.exists()]
-    result.skipped = len(pairs) - len(pending)
-    for _, output in pending:
-        _clear_leftovers(output)
-    if not pending:
-        return result
-    pending.sort(key=lambda pair: -pair[0].stat().st_size)  # largest first: the last tasks to end are short
-    calls = [(f"tag {source.name}", tag_file, (model_dir, str(source), str(output), input_format, fmt))
-             for source, output in pending]
-    if client is not None:
-        _run(client, calls, pending, result, progress)
-        return result
-    with distributed.client("winner.predict_files", workers, scheduler) as local:
-        _run(local, calls, pending, result, progress)
+    wanted = tag_record.record(model_dir, input_format, fmt)
+    with outdir.made(output_dir, "the output directory", clutter=(tag_record.RECORD,)) as made:
+        result = FilesResult(made)
+        existing = [output for _, output in pairs if output.exists()]
+        if overwrite:
+            tag_record.remove(made)  # until every output is replaced, none is known to be the new model's
+        else:
+            tag_record.check(made, wanted, existing)
+            tag_record.write(made, wanted)
+        pending = pairs if overwrite else [(source, output) for source, output in pairs if not output.exists()]
+        result.skipped = len(pairs) - len(pending)
+        for _, output in pending:
+            _clear_leftovers(output)
+        if pending:
+            calls = [(model_dir, str(source), str(output), input_format, fmt, overwrite) for source, output in pending]
+            _tag(calls, result, client, workers, scheduler, progress)
+        if overwrite and not result.failures:
+            tag_record.write(made, wanted)
     return result
 
 
-def _run(dask_client, calls, pending, result: FilesResult, progress: bool) -> None:
-    from tqdm import tqdm
+def _size(path: Path) -> int:
+    """A file's size in bytes; 0 for one gone since the glob (its task then fails with its error)."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
-    with tqdm(total=len(calls), unit="file", disable=None if progress else True, dynamic_ncols=True) as bar:
-        for outcome in distributed.run(dask_client, calls):
-            if outcome.error is None and outcome.result is None:
-                result.skipped += 1
-            elif outcome.error is None:
-                result.tagged += 1
-                result.tokens += outcome.result
-            else:
-                result.failures.append((str(pending[outcome.index][0]), outcome.error))
-            bar.update(1)
-            bar.set_postfix(tokens=f"{result.tokens:,}", failed=len(result.failures), refresh=False)
+
+def _tag(arguments: list[tuple], result: FilesResult, client, workers, scheduler, progress: bool) -> None:
+    """Run a tag_file task per tuple of its arguments and count their outcomes into result. Raises
+    what distributed.outcomes raises (a WinnerError for a scheduler that cannot be reached)."""
+    arguments = sorted(arguments, key=lambda args: -_size(Path(args[1])))  # largest first: the last to end are short
+    calls = [(f"tag {Path(args[1]).name}", tag_file, args) for args in arguments]
+
+    def status() -> dict:
+        return {"tokens": f"{result.tokens:,}", "failed": len(result.failures)}
+
+    for outcome in distributed.outcomes("winner.predict_files", calls, client, workers, scheduler, "file", progress,
+                                        status):
+        if outcome.error is None and outcome.result is None:
+            result.skipped += 1
+        elif outcome.error is None:
+            result.tagged += 1
+            result.tokens += outcome.result
+        else:
+            result.failures.append((arguments[outcome.index][1], outcome.error))
