@@ -128,3 +128,49 @@ def test_errors_before_any_training(tmp_path):
     assert error_message(sweeping.sweep, [str(good)], [0], tmp_path / "out", ["train.nope=1"]).startswith(
         "override 'train.nope=1': unknown key 'train.nope'")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_finished_run_is_kept_only_with_its_own_settings(dask_client, tmp_path):
+    """A sweep again with other settings (--set, or the config file edited) names the first setting that
+    differs and both values for each finished run, trains nothing and keeps the runs; --overwrite
+    trains them again."""
+    from helpers import snapshot
+
+    path = config(tmp_path, "base")
+    out = tmp_path / "sweep"
+    command = ["sweep", path, "--seeds", "0,1", "--out", out, "--scheduler", dask_client.scheduler.address,
+               "--set", "model.hidden=10"]
+    first = CliRunner().invoke(app, [str(a) for a in [*command, "--set", "train.epochs=2"]])
+    assert first.exit_code == 0, first.output
+    runs = snapshot(out / "base")
+    changed = CliRunner().invoke(app, [str(a) for a in [*command, "--set", "train.epochs=3"]])
+    assert changed.exit_code == 1 and "kept from before" not in changed.stdout, changed.output
+    for seed in (0, 1):
+        saved = out / "base" / f"seed-{seed}" / "model-best" / "config.yaml"
+        assert (f"failed: base seed {seed}: {path}: train.epochs is 3, but {saved} has 2; a sweep keeps a finished "
+                f"run only with the settings it was trained with (--overwrite trains it again)\n") in changed.stdout
+    assert changed.stderr.startswith("error: 2 of 2 trainings failed")
+    assert snapshot(out / "base") == runs
+    config(tmp_path, "base", train={"lr": 0.5})  # the config file edited
+    edited = sweeping.sweep([str(path)], [0], out, ["model.hidden=10", "train.epochs=2"], client=dask_client,
+                            progress=False)
+    assert edited.rows == [] and len(edited.failures) == 1 and "train.lr is 0.5, but " in edited.failures[0][2]
+    again = sweeping.sweep([str(path)], [0], out, ["model.hidden=10", "train.epochs=2"], client=dask_client,
+                           progress=False, overwrite=True)
+    assert again.failures == [] and len(again.rows) == 1 and again.skipped == 0
+    kept = sweeping.sweep([str(path)], [0], out, ["model.hidden=10", "train.epochs=2"], client=dask_client,
+                          progress=False)
+    assert kept.rows == again.rows and kept.skipped == 1
+
+
+def test_an_out_that_cannot_be_made_is_one_line_and_a_failed_sweep_leaves_no_directory(tmp_path):
+    pytest.importorskip("distributed")
+    path = config(tmp_path, "base")
+    (tmp_path / "afile").write_text("", encoding="utf-8")
+    result = CliRunner().invoke(app, [str(a) for a in ["sweep", path, "--out", tmp_path / "afile",
+                                                       "--scheduler", "nonsense://x"]])
+    assert (result.exit_code, result.stdout) == (1, ""), result.output
+    assert result.stderr == f"error: {tmp_path / 'afile'}: cannot create the sweep's output directory (File exists)\n"
+    assert error_message(sweeping.sweep, [str(path)], [0], tmp_path / "new" / "out", scheduler="nonsense://x") \
+        .startswith("--scheduler nonsense://x: cannot connect to a Dask scheduler")
+    assert not (tmp_path / "new").exists()

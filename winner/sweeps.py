@@ -6,7 +6,9 @@ task so that the trainings sharing a machine do not fight over its cores, and
 so that a seed gives the same weights as `winner train` with one thread. When
 a training ends, its row (dev scores of model-best, wall time, throughput)
 is written to the run directory as sweep-result.json; a sweep run again
-skips the runs that have one and trains again those that do not (a killed
+keeps the runs that have one, if their model-best was trained with the
+settings asked for now (otherwise that run fails with the setting that
+differs, until --overwrite), and trains again those that do not (a killed
 worker's run is started anew). A training that fails is listed with its
 error and the others go on. The rows make one table, printed and written to
 OUT/sweep.tsv and OUT/sweep.json.
@@ -22,8 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-from winner import distributed
-from winner.errors import WinnerError
+from winner import distributed, outdir
+from winner.errors import WinnerError, read_text
 
 RESULT = "sweep-result.json"  # in a run directory: the training finished, and its row
 COLUMNS = ("name", "seed", "dev_f1", "dev_precision", "dev_recall", "epoch", "seconds", "windows_per_s", "run_dir")
@@ -93,7 +95,10 @@ def train_one(config: str, overrides: tuple, seed: int, run_dir: str, name: str)
     from winner import checkpoint, run
 
     run_path = Path(run_dir)
-    run_path.mkdir(parents=True, exist_ok=True)
+    try:
+        run_path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WinnerError(f"{run_dir}: cannot create the run directory ({exc.strerror or exc})") from None
     (run_path / RESULT).unlink(missing_ok=True)  # an --overwrite run that fails must not pass for the old one
     started = time.perf_counter()
     with threadpool_limits(limits=1, user_api="blas"), open(run_path / "train.log", "w", encoding="utf-8") as log:
@@ -107,12 +112,35 @@ def train_one(config: str, overrides: tuple, seed: int, run_dir: str, name: str)
     return row
 
 
-def _check(entry: Training, seed: int, run_dir: Path) -> None:
-    """The config's errors (unknown keys, missing data files) once, here, before any task starts."""
+def _check(entry: Training, seed: int, run_dir: Path):
+    """The run's Config; the config's errors (unknown keys, missing data files) raised once, here, before
+    any task starts."""
     from winner import config as config_module
 
     cfg = config_module.load(entry.config, [*entry.overrides, f"train.seed={seed}", f"output.run_dir={run_dir}"])
     config_module.check_paths(cfg, entry.config)
+    return cfg
+
+
+def finished_row(entry: Training, cfg, run_dir: Path) -> dict:
+    """The row of the run that finished in run_dir, kept only if it was trained with the settings `cfg`
+    asks for now (every one: the row is model-best's). Raises WinnerError naming the first setting
+    that differs and both values, as `winner train --resume` does (config.require_same), or a row or
+    config that cannot be read."""
+    from winner import config as config_module
+
+    saved_path = run_dir / "model-best" / "config.yaml"
+    config_module.require_same(cfg, config_module.load(saved_path), (), entry.config, saved_path,
+                               "a sweep keeps a finished run only with the settings it was trained with "
+                               "(--overwrite trains it again)")
+    try:
+        row = json.loads(read_text(run_dir / RESULT, "sweep result"))
+    except ValueError:
+        row = None
+    if not isinstance(row, dict) or set(row) != set(COLUMNS):
+        raise WinnerError(f"{run_dir / RESULT}: not a sweep result (a JSON object of {', '.join(COLUMNS)}); "
+                          f"--overwrite trains the run again")
+    return row
 
 
 def sweep(configs: Sequence, seeds: Sequence[int] = (0,), out="runs/sweep", overrides: Sequence[str] = (),
@@ -124,33 +152,38 @@ def sweep(configs: Sequence, seeds: Sequence[int] = (0,), out="runs/sweep", over
     'section.key=value' for all of them. client: a dask.distributed.Client; None connects to
     `scheduler` when given, else starts a LocalCluster of `workers` processes (default one per core).
     Paths in the configs are read by the workers, relative to their working directory. A run that
-    finished (its sweep-result.json exists) is read, not trained again, unless overwrite. Config
-    errors raise WinnerError before any training starts; a training that fails is in the result's
+    finished (its sweep-result.json exists) is read, not trained again, unless overwrite; one
+    trained with other settings is a failure naming the setting (finished_row). Config errors, an
+    OUT that cannot be made, or a scheduler that cannot be reached raise WinnerError before any
+    training starts (an OUT made here is removed again); a training that fails is in the result's
     failures and the others go on; the table is written to OUT/sweep.tsv and OUT/sweep.json."""
     distributed.require("winner.sweep")
     entries, seeds = trainings(configs, overrides), list(seeds)
     out = Path(os.path.abspath(out))
     runs = [(entry, seed, out / entry.name / f"seed-{seed}") for entry in entries for seed in seeds]
-    for entry, seed, run_dir in runs:
-        _check(entry, seed, run_dir)
+    cfgs = [_check(entry, seed, run_dir) for entry, seed, run_dir in runs]
     rows: dict[int, dict] = {}
-    for i, (_, _, run_dir) in enumerate(runs):
+    failures: dict[int, str] = {}
+    for i, (entry, _, run_dir) in enumerate(runs):
         if not overwrite and (run_dir / RESULT).is_file():
-            rows[i] = json.loads((run_dir / RESULT).read_text(encoding="utf-8"))
+            try:
+                rows[i] = finished_row(entry, cfgs[i], run_dir)
+            except WinnerError as exc:
+                failures[i] = str(exc)
     result = SweepResult(out, skipped=len(rows))
-    todo = [i for i in range(len(runs)) if i not in rows]
+    todo = [i for i in range(len(runs)) if i not in rows and i not in failures]
     calls = [(f"train {runs[i][0].name} seed {runs[i][1]}", train_one,
               (runs[i][0].config, runs[i][0].overrides, runs[i][1], str(runs[i][2]), runs[i][0].name)) for i in todo]
-    failures: dict[int, str] = {}
-    for outcome in distributed.outcomes("winner.sweep", calls, client, workers, scheduler, "run", progress) \
-            if calls else ():
-        if outcome.error is None:
-            rows[todo[outcome.index]] = outcome.result
-        else:
-            failures[todo[outcome.index]] = outcome.error
-    result.rows = [rows[i] for i in sorted(rows)]
-    result.failures = [(runs[i][0].name, runs[i][1], failures[i]) for i in sorted(failures)]
-    write_table(result)
+    with outdir.made(out, "the sweep's output directory"):  # here: a file at OUT is one error before any task
+        for outcome in distributed.outcomes("winner.sweep", calls, client, workers, scheduler, "run", progress) \
+                if calls else ():
+            if outcome.error is None:
+                rows[todo[outcome.index]] = outcome.result
+            else:
+                failures[todo[outcome.index]] = outcome.error
+        result.rows = [rows[i] for i in sorted(rows)]
+        result.failures = [(runs[i][0].name, runs[i][1], failures[i]) for i in sorted(failures)]
+        write_table(result)
     return result
 
 
@@ -174,8 +207,11 @@ def write_table(result: SweepResult) -> None:
     """OUT/sweep.tsv (one row per finished run, COLUMNS) and OUT/sweep.json (rows and failures)."""
     from winner.checkpoint import write_atomic
 
-    result.out.mkdir(parents=True, exist_ok=True)
     tsv = ["\t".join(COLUMNS)] + ["\t".join(str(r[c]) for c in COLUMNS) for r in result.rows]
-    write_atomic(result.out / "sweep.tsv", "\n".join(tsv) + "\n")
     failures = [{"name": n, "seed": s, "error": e} for n, s, e in result.failures]
-    write_atomic(result.out / "sweep.json", json.dumps({"runs": result.rows, "failures": failures}, indent=1) + "\n")
+    try:
+        result.out.mkdir(parents=True, exist_ok=True)
+        write_atomic(result.out / "sweep.tsv", "\n".join(tsv) + "\n")
+        write_atomic(result.out / "sweep.json", json.dumps({"runs": result.rows, "failures": failures}, indent=1) + "\n")
+    except OSError as exc:
+        raise WinnerError(f"{result.out}: cannot write the sweep's table ({exc.strerror or exc})") from None
