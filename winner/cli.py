@@ -16,6 +16,7 @@ from typing import List, Optional
 
 import typer
 
+from winner import cli_many
 from winner.errors import WinnerError
 
 app = typer.Typer(
@@ -253,8 +254,8 @@ def predict(
 
     fmt = predict_output.check_formats(input_format.value, format.value if format else None)
     if output_dir is not None:
-        return _predict_files(text, model_dir, inputs or [], input_format.value, fmt, output_dir, input_root,
-                              workers, scheduler, overwrite)
+        return cli_many.predict_files(text, model_dir, inputs or [], input_format.value, fmt, output_dir, input_root,
+                                      workers, scheduler, overwrite)
     for name, value in (("--input-root", input_root), ("--workers", workers), ("--scheduler", scheduler),
                         ("--overwrite", overwrite or None)):
         if value is not None:
@@ -277,78 +278,13 @@ def predict(
         sys.stdout.flush()
 
 
-def _predict_files(text, model_dir: Path, inputs: List[str], input_format: str, fmt: str, output_dir: Path,
-                   input_root, workers, scheduler, overwrite: bool) -> None:
-    """predict --output-dir: every --input file tagged into DIR on Dask (winner.tag_files)."""
-    from winner import distributed
-
-    distributed.require("winner predict --output-dir")
-    if text is not None:
-        raise WinnerError(f"predict: --output-dir tags the --input files; TEXT '{text}' has no place there")
-    if not inputs or "-" in inputs:
-        raise WinnerError("predict: --output-dir needs --input FILE or GLOB (files, not stdin), e.g. "
-                          "--input 'corpus/**/*.txt'")
-    distributed.check_choice("predict", workers, scheduler)
-    from winner.tag_files import predict_files
-
-    done = predict_files(model_dir, inputs, output_dir, workers=workers, scheduler=scheduler,
-                         input_format=input_format, format=fmt, input_root=input_root, overwrite=overwrite)
-    typer.echo(f"tagged {_count(done.tagged, 'file')} ({done.tokens:,} tokens) into {done.output_dir}"
-               + (f"; skipped {done.skipped} whose output was there" if done.skipped else ""))
-    for source, error in done.failures:  # named once: most errors name their file already
-        err(f"error: {one_line(error if source in error else f'{source}: {error}')}")
-    if done.failures:
-        err(f"error: {len(done.failures)} of {_count(done.tagged + len(done.failures), 'file')} failed; run the same "
-            f"command again to tag only those")
-        raise typer.Exit(1)
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
-
-
 def _not_a_file(text: Optional[str], command: str, hint: str) -> None:
     """A TEXT argument that names an existing file is refused: it was surely meant to be read."""
     if text not in (None, "-") and Path(text).is_file():
         raise WinnerError(f"{command}: '{text}' is a file; {hint}")
 
 
-@app.command()
-@user_errors
-def sweep(
-    configs: List[Path] = typer.Argument(..., help="YAML config files; each config's runs go to OUT/<file stem>/."),
-    seeds: str = typer.Option("0", "--seeds", help="Seeds to train each config with: 0,1,2 or 0-4."),
-    out: Path = typer.Option(Path("runs/sweep"), "--out", help="Directory of the runs (OUT/NAME/seed-K) and of "
-                                                                "the table (sweep.tsv, sweep.json)."),
-    overrides: Optional[List[str]] = typer.Option(None, "--set", metavar="SECTION.KEY=VALUE",
-                                                  help="An override for every config, repeatable, e.g. "
-                                                       "--set train.epochs=5."),
-    workers: Optional[int] = typer.Option(None, "--workers", min=1, metavar="N",
-                                          help="Local worker processes, one training each at a time "
-                                               "(default: one per core)."),
-    scheduler: Optional[str] = typer.Option(None, "--scheduler", metavar="ADDRESS",
-                                            help="Run on the Dask cluster of this scheduler, e.g. "
-                                                 "tcp://10.0.0.5:8786, instead of local processes."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Train again the runs that finished (by default "
-                                                              "they are read and kept)."),
-):
-    """Train every config with every seed, one Dask task each with one BLAS thread, and print the dev scores
-    of all runs as one table. A run that finished before is kept; a failed training is listed and the
-    others go on (exit code 1 if any failed). Needs the dask extra."""
-    from winner import distributed
-
-    distributed.require("winner sweep")
-    distributed.check_choice("sweep", workers, scheduler)
-    from winner.sweeps import parse_seeds, render_text, sweep as run_sweep
-
-    done = run_sweep([str(c) for c in configs], parse_seeds(seeds), out, overrides or [], workers=workers,
-                     scheduler=scheduler, overwrite=overwrite)
-    typer.echo(render_text(done), nl=False)
-    typer.echo(f"table: {done.out / 'sweep.tsv'}" + (f" ({done.skipped} runs kept from before)" if done.skipped else ""))
-    if done.failures:
-        err(f"error: {len(done.failures)} of {_count(len(done.failures) + len(done.rows), 'training')} failed "
-            f"(their logs: {done.out}/NAME/seed-K/train.log)")
-        raise typer.Exit(1)
+app.command()(user_errors(cli_many.sweep))  # winner sweep, defined with many-file predict
 
 
 @app.command()
