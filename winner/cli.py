@@ -42,7 +42,8 @@ def options(
     threads: Optional[int] = typer.Option(
         None, "--threads", envvar="WINNER_THREADS", min=1,
         help="BLAS threads for the matrix products (default: OPENBLAS_NUM_THREADS, MKL_NUM_THREADS or "
-             "OMP_NUM_THREADS if set, else 1)."),
+             "OMP_NUM_THREADS if set, else 1), and threads or processes for tagging (default: the same "
+             "variables if set, else every core)."),
     version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
                                  help="Print winner's version and exit."),
 ):
@@ -244,15 +245,20 @@ def _not_a_file(text: Optional[str], command: str, hint: str) -> None:
 
 def _tagged_text(model, batches, fmt: str):
     """predict's output for raw text lines, one string per batch."""
-    from winner import colour
+    from winner import colour, stream, threads, workers
     from winner.tagger import render
 
     # On a terminal the inline marks are coloured, drawn from the JSON records' offsets; piped, the
     # inline text is exactly render()'s own.
     in_colour = fmt == "inline" and colour.enabled(sys.stdout)
-    for batch in batches:
+    def tag(batch: list[str]) -> str:
         out = render(model.tag_batch(batch), "json" if in_colour else fmt)
-        yield "".join(colour.highlight(out.splitlines())) if in_colour else out
+        return "".join(colour.highlight(out.splitlines())) if in_colour else out
+
+    processes = threads.for_tagging()
+    if processes > 1:  # large input is shared out between processes, each scoring on one thread
+        model.loaded.scorer.threads = 1
+    return workers.tag_in_turn(batches, tag, processes, full=stream.BATCH_LINES)
 
 
 @app.command()
