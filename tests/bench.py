@@ -133,11 +133,13 @@ def raw_text(tokens_wanted: int) -> Path:
     return path
 
 
-# `winner` with tagging's scores from the plain graph, as before winner.fastscore
+# `winner` as tagging ran before winner.fastscore and winner.workers: scores from the plain graph, every
+# batch in the one process
 PLAIN = """
 import sys
-from winner import fastscore, model
+from winner import fastscore, model, workers
 fastscore.FastScorer.score = lambda self, windows: model.score(self.params, windows, self.activation)
+workers.tag_in_turn = lambda batches, tag, processes, full: map(tag, batches)
 from winner.cli import main
 main()
 """

@@ -111,50 +111,61 @@ class FastScorer:
         np.matmul(x, self.blocks, out=out.reshape(len(keys), self.width * self.hidden_size))
         out[:, 0] += self.bias
 
-    def lookup(self, keys: np.ndarray) -> np.ndarray:
-        """(N, w) slot of each key's rows, working out the keys not kept. A key is kept, while there is
-        room, once it has been met in two batches or in more than w windows of one (twice as a token):
-        one met once is worked out for its batch only, so that a text's one-off words take no memory."""
-        flat = keys.ravel()
-        slot = self.known.find(flat)
+    def fill(self, keys: np.ndarray, slots: np.ndarray) -> None:
+        """Give every key (N, w) of a batch whose slot (N, w) is -1 (not kept) a slot with its rows. A key is
+        kept, while there is room, once it has been met in two batches or in more than w windows of one
+        (twice as a token): one met once is worked out for its batch only, so that a text's one-off words
+        take no memory."""
+        flat, slot = keys.ravel(), slots.ravel()
         missing = np.flatnonzero(slot < 0)
-        if missing.size:
-            new, inverse, counts = np.unique(flat[missing], return_inverse=True, return_counts=True)
-            met_before = self.met.find(new) >= 0
-            wanted = np.flatnonzero(met_before | (counts > self.width))
-            kept = wanted[np.argsort(-counts[wanted], kind="stable")][: self.limit - len(self.known)]
-            passing = np.ones(len(new), bool)
-            passing[kept] = False
-            passing = np.flatnonzero(passing)  # worked out for this batch only, into the rows past the kept
-            where = np.empty(len(new), np.int64)
-            where[kept] = self.known.add(new[kept])  # the next free slots, in order
-            where[passing] = np.arange(self.limit, self.limit + len(passing))
-            if len(kept):
-                self.work_out(new[kept], self.rows[where[kept[0]]: where[kept[0]] + len(kept)])
-            self.work_out(new[passing], self.rows[self.limit: self.limit + len(passing)])
-            slot[missing] = where[inverse.ravel()]
-            first_met = new[passing[~met_before[passing]]]
-            if len(self.met) + len(first_met) > self.met.capacity:  # forget, rather than grow without end
-                self.met = KeySlots(self.met.capacity)
-            self.met.add(first_met[: self.met.capacity])
-        return slot.reshape(keys.shape)
+        if not missing.size:
+            return
+        new, inverse, counts = np.unique(flat[missing], return_inverse=True, return_counts=True)
+        met_before = self.met.find(new) >= 0
+        wanted = np.flatnonzero(met_before | (counts > self.width))
+        kept = wanted[np.argsort(-counts[wanted], kind="stable")][: self.limit - len(self.known)]
+        passing = np.ones(len(new), bool)
+        passing[kept] = False
+        passing = np.flatnonzero(passing)  # worked out for this batch only, into the rows past the kept
+        where = np.empty(len(new), np.int64)
+        where[kept] = self.known.add(new[kept])  # the next free slots, in order
+        where[passing] = np.arange(self.limit, self.limit + len(passing))
+        if len(kept):
+            self.work_out(new[kept], self.rows[where[kept[0]]: where[kept[0]] + len(kept)])
+        self.work_out(new[passing], self.rows[self.limit: self.limit + len(passing)])
+        slot[missing] = where[inverse.ravel()]
+        first_met = new[passing[~met_before[passing]]]
+        if len(self.met) + len(first_met) > self.met.capacity:  # forget, rather than grow without end
+            self.met = KeySlots(self.met.capacity)
+        self.met.add(first_met[: self.met.capacity])
 
     def score(self, windows: dict[str, np.ndarray]) -> np.ndarray:
         """model.score(params, windows, activation) for windows {feature: (N, w) ids}: s (N,), or
         whatever model.score_hidden gives per window, to float32 rounding."""
         n = len(windows[self.names[0]])
         out = np.empty((n, *self.out_shape), self.rows.dtype)
-        rows = self.rows.reshape(-1, self.hidden_size)  # key k's row at position p is row k * w + p
         for first in range(0, n, BATCH):
-            slots = self.lookup(self.keys({name: windows[name][first: first + BATCH] for name in self.names}))
-            ids = (slots * self.width + np.arange(self.width)).T.copy()  # (w, B): each window's row at position p
+            batch = {name: windows[name][first: first + BATCH] for name in self.names}
             part = out[first: first + BATCH]
-            if self.threads < 2 or len(part) <= SHARE:
-                self._sum_and_score(rows, ids, part, 0)
-            else:  # the threads take SHARE windows at a time, so that a thread slowed down holds up none
-                list(self.pool().map(lambda start: self._sum_and_score(rows, ids, part, start, start + SHARE),
-                                     range(0, len(part), SHARE)))
+            keys = np.empty(batch[self.names[0]].shape, np.int64)  # (B, w)
+            slots = np.empty_like(keys)  # (B, w)
+            self._in_shares(lambda a, b: self._find(batch, keys, slots, a, b), len(part))
+            self.fill(keys, slots)  # one thread: it changes what the others read
+            self._in_shares(lambda a, b: self._sum_and_score(slots, part, a, b), len(part))
         return out
+
+    def _in_shares(self, work, n: int) -> None:
+        """work(start, stop) over windows 0..n-1: by the threads, SHARE windows at a time, so that a thread
+        slowed down holds up none; or at once, by this one."""
+        if self.threads < 2 or n <= SHARE:
+            work(0, n)
+        else:
+            list(self.pool().map(lambda start: work(start, min(start + SHARE, n)), range(0, n, SHARE)))
+
+    def _find(self, batch: dict, keys: np.ndarray, slots: np.ndarray, start: int, stop: int) -> None:
+        """keys[start:stop] and their slots (-1: not kept) for windows start..stop-1 of the batch."""
+        keys[start: stop] = self.keys({name: ids[start: stop] for name, ids in batch.items()})
+        slots[start: stop] = self.known.find(keys[start: stop].ravel()).reshape(stop - start, self.width)
 
     def pool(self) -> ThreadPoolExecutor:
         """The threads, started the first time they are needed in this process: a forked child (winner.workers)
@@ -163,18 +174,18 @@ class FastScorer:
             self._pool = (os.getpid(), ThreadPoolExecutor(self.threads))
         return self._pool[1]
 
-    def _sum_and_score(self, rows: np.ndarray, ids: np.ndarray, out: np.ndarray, start: int,
-                       stop: int | None = None) -> None:
-        """out[start:stop] = the output of windows start..stop-1, whose rows are rows[ids[p]]: z is their sum,
-        and f and the output layer are the model's own (model.score_hidden)."""
-        stop = min(len(out), stop or len(out))
+    def _sum_and_score(self, slots: np.ndarray, out: np.ndarray, start: int, stop: int) -> None:
+        """out[start:stop] = the output of windows start..stop-1, whose keys' rows are in `slots` (B, w): z is
+        the sum of their rows, and f and the output layer are the model's own (model.score_hidden)."""
+        rows = self.rows.reshape(-1, self.hidden_size)  # key k's row at position p is row k * w + p
         z = np.empty((CHUNK, self.hidden_size), rows.dtype)
         part = np.empty_like(z)
         for first in range(start, stop, CHUNK):
             last = min(first + CHUNK, stop)
+            ids = (slots[first: last] * self.width + np.arange(self.width)).T.copy()  # (w, C): rows to sum
             zc, pc = z[: last - first], part[: last - first]
             # mode="clip": the rows are the cache's own; "raise" would gather through a buffer
-            np.take(rows, ids[0, first: last], axis=0, out=zc, mode="clip")
+            np.take(rows, ids[0], axis=0, out=zc, mode="clip")
             for p in range(1, self.width):
-                zc += np.take(rows, ids[p, first: last], axis=0, out=pc, mode="clip")
+                zc += np.take(rows, ids[p], axis=0, out=pc, mode="clip")
             out[first: last] = model.score_hidden(self.params, zc, self.activation)
