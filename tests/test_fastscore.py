@@ -10,8 +10,6 @@ absent.
 from __future__ import annotations
 
 import dataclasses
-import os
-import signal
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +17,7 @@ import pytest
 
 from winner import checkpoint, config as config_module, consistency, decode, model, recipe
 from winner.explain import explain_lines
-from winner.fastscore import BATCH, SHARE, FastScorer
+from winner.fastscore import FastScorer
 from winner.run import run_training
 from winner.scoring import score_file
 from winner.tagger import Tagger
@@ -136,36 +134,6 @@ def random_windows(loaded, count: int, seed: int = 0) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
     return {name: rng.integers(0, size, (count, loaded.featurizer.width)).astype(np.int32)
             for name, size in loaded.featurizer.sizes().items()}
-
-
-def test_threads_give_one_threads_scores_bit_for_bit(sample_model):
-    """Windows in several batches, each shared out between the threads: every window's sum is the same."""
-    windows = random_windows(sample_model, BATCH + 3 * SHARE + 17)
-    two = fast(sample_model, threads=2).score(windows)
-    assert np.array_equal(two, fast(sample_model, threads=1).score(windows))
-    assert_close(two, plain(sample_model, windows))
-
-
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
-def test_a_forked_child_scores_on_threads_of_its_own(sample_model):
-    """winner.workers forks a process that may have started the scorer's threads; the child has none of
-    them, and would wait for them for ever if it used its parent's."""
-    windows = random_windows(sample_model, 4 * SHARE)
-    scorer = fast(sample_model, threads=2)
-    expected = scorer.score(windows)  # the parent's threads are running now
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        signal.alarm(60)  # waiting on threads that do not exist: end instead of hanging the tests
-        try:
-            os.write(write, scorer.score(windows).tobytes())
-        finally:
-            os._exit(0)
-    os.close(write)
-    with os.fdopen(read, "rb") as pipe:
-        got = pipe.read()
-    os.waitpid(pid, 0)
-    assert np.array_equal(np.frombuffer(got, np.float32), expected)
 
 
 def test_a_key_met_once_takes_no_room_until_it_is_met_again(sample_model):

@@ -42,7 +42,7 @@ def options(
     threads: Optional[int] = typer.Option(
         None, "--threads", envvar="WINNER_THREADS", min=1,
         help="BLAS threads for the matrix products (default: OPENBLAS_NUM_THREADS, MKL_NUM_THREADS or "
-             "OMP_NUM_THREADS if set, else 1), and threads or processes for tagging (default: the same "
+             "OMP_NUM_THREADS if set, else 1), and processes for tagging large input (default: the same "
              "variables if set, else every core)."),
     version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
                                  help="Print winner's version and exit."),
@@ -255,10 +255,7 @@ def _tagged_text(model, batches, fmt: str):
         out = render(model.tag_batch(batch), "json" if in_colour else fmt)
         return "".join(colour.highlight(out.splitlines())) if in_colour else out
 
-    processes = threads.for_tagging()
-    if processes > 1:  # large input is shared out between processes, each scoring on one thread
-        model.loaded.scorer.threads = 1
-    return workers.tag_in_turn(batches, tag, processes, full=stream.BATCH_LINES)
+    return workers.tag_in_turn(batches, tag, threads.for_tagging(), full=stream.BATCH_LINES)
 
 
 @app.command()

@@ -28,26 +28,20 @@ Windows are summed CHUNK at a time, so that z stays in the CPU cache
 through f and the output layer, which stay the model's own
 (model.score_hidden): the path serves any objective whose hidden layer is
 f(W x + b), and any hidden size (an ensemble's concatenated members too).
-Several threads sum and score a batch's windows, SHARE at a time; each
-window's sum is the same whichever thread makes it. Training keeps the
-plain graph; model.score is this path's oracle in the tests (equal to
+Training keeps the plain graph; model.score is this path's oracle in the tests (equal to
 float32 rounding: the same sums in another order).
 """
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 
-from winner import model, threads as thread_counts
+from winner import model
 from winner.slots import KeySlots
 
 CACHE_BYTES = 128 << 20  # rows kept at most (16,777 keys of a window of 5 and hidden 400)
 BATCH = 8192  # windows whose keys are looked up together
 CHUNK = 128  # windows summed and scored at a time: their z stays in the CPU cache
-SHARE = 1024  # windows a thread takes at a time: enough to pay for handing them over
 
 
 class FastScorer:
@@ -56,17 +50,12 @@ class FastScorer:
     params: the model's dict (E_* tables, W (H, D), b (H,), the output
     layer); activation: f's name; width: window positions w. Holds up to
     about `cache_bytes` of precomputed rows (w * H numbers per key).
-    threads: how many threads sum and score a batch's windows (numpy lets
-    go of the interpreter lock inside np.take, the sums, f and the output
-    layer's product, so they run at once); None: winner.threads.for_tagging().
     Raises ValueError when the tables' ids cannot make one int64 key (more
     than 2^62 combinations; the recipes' tables make about 2^37).
     """
 
-    def __init__(self, params: dict, activation: str, width: int, cache_bytes: int = CACHE_BYTES,
-                 threads: int | None = None):
+    def __init__(self, params: dict, activation: str, width: int, cache_bytes: int = CACHE_BYTES):
         self.params, self.activation, self.width = params, activation, width
-        self.threads = thread_counts.for_tagging() if threads is None else threads
         self.names = model.feature_names(params)
         self.tables = [params[f"E_{name}"] for name in self.names]
         self.radix = [table.shape[0] for table in self.tables]
@@ -91,7 +80,6 @@ class FastScorer:
         # slots: the rows of a batch's keys that were not kept. np.empty reserves the memory without
         # touching it: only the rows written ever take up memory.
         self.rows = np.empty((self.limit + width * BATCH, width, H), W.dtype)
-        self._pool: tuple[int, ThreadPoolExecutor] | None = None  # (process id, its threads)
 
     def keys(self, windows: dict[str, np.ndarray]) -> np.ndarray:
         """(N, w) int64: the ids of every table at each position as one mixed-radix number."""
@@ -145,43 +133,20 @@ class FastScorer:
         n = len(windows[self.names[0]])
         out = np.empty((n, *self.out_shape), self.rows.dtype)
         for first in range(0, n, BATCH):
-            batch = {name: windows[name][first: first + BATCH] for name in self.names}
-            part = out[first: first + BATCH]
-            keys = np.empty(batch[self.names[0]].shape, np.int64)  # (B, w)
-            slots = np.empty_like(keys)  # (B, w)
-            self._in_shares(lambda a, b: self._find(batch, keys, slots, a, b), len(part))
-            self.fill(keys, slots)  # one thread: it changes what the others read
-            self._in_shares(lambda a, b: self._sum_and_score(slots, part, a, b), len(part))
+            keys = self.keys({name: windows[name][first: first + BATCH] for name in self.names})  # (B, w)
+            slots = self.known.find(keys.ravel()).reshape(keys.shape)  # (B, w), -1: not kept
+            self.fill(keys, slots)
+            self._sum_and_score(slots, out[first: first + BATCH])
         return out
 
-    def _in_shares(self, work, n: int) -> None:
-        """work(start, stop) over windows 0..n-1: by the threads, SHARE windows at a time, so that a thread
-        slowed down holds up none; or at once, by this one."""
-        if self.threads < 2 or n <= SHARE:
-            work(0, n)
-        else:
-            list(self.pool().map(lambda start: work(start, min(start + SHARE, n)), range(0, n, SHARE)))
-
-    def _find(self, batch: dict, keys: np.ndarray, slots: np.ndarray, start: int, stop: int) -> None:
-        """keys[start:stop] and their slots (-1: not kept) for windows start..stop-1 of the batch."""
-        keys[start: stop] = self.keys({name: ids[start: stop] for name, ids in batch.items()})
-        slots[start: stop] = self.known.find(keys[start: stop].ravel()).reshape(stop - start, self.width)
-
-    def pool(self) -> ThreadPoolExecutor:
-        """The threads, started the first time they are needed in this process: a forked child (winner.workers)
-        has none of its parent's."""
-        if self._pool is None or self._pool[0] != os.getpid():
-            self._pool = (os.getpid(), ThreadPoolExecutor(self.threads))
-        return self._pool[1]
-
-    def _sum_and_score(self, slots: np.ndarray, out: np.ndarray, start: int, stop: int) -> None:
-        """out[start:stop] = the output of windows start..stop-1, whose keys' rows are in `slots` (B, w): z is
-        the sum of their rows, and f and the output layer are the model's own (model.score_hidden)."""
+    def _sum_and_score(self, slots: np.ndarray, out: np.ndarray) -> None:
+        """out (B,) or (B, C) = the output of windows whose keys' rows are in `slots` (B, w): z is the sum of
+        their rows, and f and the output layer are the model's own (model.score_hidden)."""
         rows = self.rows.reshape(-1, self.hidden_size)  # key k's row at position p is row k * w + p
         z = np.empty((CHUNK, self.hidden_size), rows.dtype)
         part = np.empty_like(z)
-        for first in range(start, stop, CHUNK):
-            last = min(first + CHUNK, stop)
+        for first in range(0, len(out), CHUNK):
+            last = min(first + CHUNK, len(out))
             ids = (slots[first: last] * self.width + np.arange(self.width)).T.copy()  # (w, C): rows to sum
             zc, pc = z[: last - first], part[: last - first]
             # mode="clip": the rows are the cache's own; "raise" would gather through a buffer

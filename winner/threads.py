@@ -18,9 +18,8 @@ another CPU-bound process on the machine two threads made training several
 times slower than one, while on an idle machine two gained little (README,
 Performance).
 
-Tagging hardly uses BLAS. Its own threads (winner.fastscore's sums, inside
-numpy calls that let go of the interpreter lock) and processes
-(winner.workers) never spin-wait: beside a busy process they share a core,
+Tagging hardly uses BLAS, and its processes (winner.workers, which share
+out a large input) never spin-wait: beside a busy process they share a core,
 and lose no more than its share. So tagging takes the count of rule 1 or 2
 when the user gave one, and otherwise every core this process may run on.
 This module imports nothing heavy: the CLI calls it before numpy loads.
@@ -76,7 +75,7 @@ def cores() -> int:
 
 
 def for_tagging() -> int:
-    """Threads or processes for tagging: the count the user gave (to configure(), or in the environment
-    when it has not run), else cores()."""
+    """Processes for tagging: the count the user gave (to configure(), or in the environment when it has
+    not run), else cores()."""
     count = _configured[0] if _configured else given(None, os.environ)
     return cores() if count is None else count
