@@ -724,7 +724,9 @@ def test_overflowing_parameters_count_as_divergence_and_save_no_model(tmp_path):
     last = result.stderr.splitlines()[-1]
     assert "diverged at epoch 1" in last and "train.lr" in last and "no model was saved" in last
     assert not (run_dir / "model-best").exists() and not (run_dir / "model-last").exists()
-    assert read_rows(run_dir)[0]["loss"] is None
+    assert read_rows(run_dir)[0]["loss"] is None and read_rows(run_dir)[0]["threshold"] is None
+    for line in (run_dir / "metrics.jsonl").read_text().splitlines():  # NaN and Infinity are not JSON
+        json.loads(line, parse_constant=lambda name: pytest.fail(f"metrics.jsonl holds {name}"))
 
 
 # --------------------------------------------------------------------------- 3. atomic writes

@@ -55,9 +55,5 @@ def overall(per_type: list[metrics.Scores]) -> metrics.Scores:
 def entity_runs(labels: np.ndarray, first: np.ndarray, last: np.ndarray):
     """Entities of labels (N,): (starts, ends, types), ends exclusive. An entity is a maximal run of
     tokens of one type inside one sentence (first, last: (N,) sentence edge masks)."""
-    inside = labels != OUTSIDE
-    same_prev = np.concatenate(([False], labels[1:] == labels[:-1])) & ~first
-    same_next = np.concatenate((labels[:-1] == labels[1:], [False])) & ~last
-    starts = np.flatnonzero(inside & ~same_prev)
-    ends = np.flatnonzero(inside & ~same_next) + 1
+    starts, ends = metrics.label_runs(labels, first, last, OUTSIDE)
     return starts, ends, labels[starts]

@@ -124,7 +124,7 @@ def window_words(tokens: list[str], centre: int, half_window: int) -> list[str]:
 
 def classes(loaded: LoadedModel) -> tuple[str, ...]:
     """What can be explained: the target's score s, or the logit of any class of a softmax model."""
-    return ("O", *loaded.types) if "U" in loaded.params else loaded.types
+    return loaded.objective.classes
 
 
 def explain_lines(loaded: LoadedModel, lines: list[str], every_token: bool = False,
@@ -145,13 +145,10 @@ def explain_lines(loaded: LoadedModel, lines: list[str], every_token: bool = Fal
     type_scores = loaded.type_scores(windows)  # (N, T)
     labels = decode.decide(type_scores, loaded.thresholds)  # (N,) as predict decides
     decided = labels == (loaded.types.index(chosen) if chosen in loaded.types else decode.OUTSIDE)
-    params, log_odds = loaded.params, None
-    if "U" in params:  # the chosen class's logit f_c = U_c . h: the one-score graph with u = U_c
-        params = {key: value for key, value in params.items() if key != "U"}
-        params["u"] = loaded.params["U"][classes(loaded).index(chosen)]
-        if chosen in loaded.types:
-            log_odds = type_scores[:, loaded.types.index(chosen)]
-    scores, contributions, bias = attribute(params, windows, activation)
+    logits = loaded.objective.logits  # the parts add up to the chosen class's logit; its log-odds decide
+    log_odds = type_scores[:, loaded.types.index(chosen)] if logits and chosen in loaded.types else None
+    scores, contributions, bias = attribute(loaded.objective.one_score_params(loaded.params, chosen), windows,
+                                            activation)
     h = loaded.featurizer.half_window
     out, row = [], 0
     for line, tokens, sentence in zip(lines, tokenized, words):
@@ -161,7 +158,7 @@ def explain_lines(loaded: LoadedModel, lines: list[str], every_token: bool = Fal
                                       float(bias[row + i]), None if log_odds is None else float(log_odds[row + i]))
                      for i in range(len(sentence)) if every_token or locations[i]]
         out.append(SentenceExplanation(line, tokens, scores[row: row + len(sentence)].tolist(), locations, explained,
-                                       "U" in loaded.params))
+                                       logits))
         row += len(sentence)
     return out
 

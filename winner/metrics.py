@@ -97,14 +97,21 @@ def sentence_edges(lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return first, last
 
 
-def runs_within(positive: np.ndarray, first: np.ndarray, last: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Maximal runs of positive tokens that stay inside one sentence: (starts, ends), ends exclusive.
+def label_runs(labels: np.ndarray, first: np.ndarray, last: np.ndarray, outside) -> tuple[np.ndarray, np.ndarray]:
+    """Maximal runs of one label other than `outside` that stay inside one sentence: (starts, ends), ends exclusive.
 
-    Consecutive positive tokens form one entity; a sentence edge always ends one.
+    labels, first, last: (N,) over the concatenated tokens of all sentences; first/last mark each
+    sentence's edge tokens, and a sentence edge always ends a run (conlleval never joins sentences).
     """
-    prev = np.concatenate(([False], positive[:-1])) & ~first
-    nxt = np.concatenate((positive[1:], [False])) & ~last
-    return np.flatnonzero(positive & ~prev), np.flatnonzero(positive & ~nxt) + 1
+    inside = labels != outside
+    same_prev = np.concatenate(([False], labels[1:] == labels[:-1])) & ~first
+    same_next = np.concatenate((labels[:-1] == labels[1:], [False])) & ~last
+    return np.flatnonzero(inside & ~same_prev), np.flatnonzero(inside & ~same_next) + 1
+
+
+def runs_within(positive: np.ndarray, first: np.ndarray, last: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Maximal runs of positive tokens (N,) bool inside one sentence: the entities of one type's decisions."""
+    return label_runs(positive, first, last, outside=False)
 
 
 class SpanScorer:

@@ -10,9 +10,11 @@
 What differs in training and tagging lives here: the output layer, which
 windows an epoch goes over, one step's loss and gradients, and how a window's
 scores become one score per (token, entity type), the score a type's
-threshold is compared with. (explain and gradcheck still tell the two apart
-by the output layer's key, u or U, and by the objective's name.) For max_margin that is s itself (one type); for softmax it is
-the log-odds of each type, log p(t) - log(1 - p(t)).
+threshold is compared with, and which one-score graph explain splits into
+parts. For max_margin a type's score is s itself (one type); for softmax it
+is the log-odds of each type, log p(t) - log(1 - p(t)). (gradcheck still
+builds its batch by the objective's name: a batch of labelled windows or of
+true and corrupted pairs.)
 """
 
 from __future__ import annotations
@@ -63,9 +65,20 @@ class MaxMargin:
     loss_name, scale_name = "hinge", "train.margin"  # for the divergence message
     label_types = None  # windows need no class labels: a window is true when its centre is inside the target
     summary = None  # nothing to add to training's notes
+    logits = False  # the network's one output is the type's score itself
 
     def __init__(self, types: tuple[str, ...]):
         self.types = tuple(types)  # the one target type
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """What one output of the network scores: the target type."""
+        return self.types
+
+    @staticmethod
+    def one_score_params(params: dict, chosen: str) -> dict:
+        """The parameters of the one-score graph s = u . f(W x + b) for a class: the model's own."""
+        return params
 
     def output_shapes(self, hidden: int) -> dict:
         return {"u": (hidden,)}
@@ -107,6 +120,7 @@ class Softmax:
     name = "softmax"
     score_name = "log-odds"
     loss_name, scale_name = "cross-entropy", None
+    logits = True  # the network's outputs are the classes' logits; a type's score is its log-odds
 
     def __init__(self, types: tuple[str, ...]):
         self.types = tuple(types)  # classes 1 .. T; class 0 is O
@@ -114,6 +128,12 @@ class Softmax:
     @property
     def classes(self) -> tuple[str, ...]:
         return ("O", *self.types)
+
+    def one_score_params(self, params: dict, chosen: str) -> dict:
+        """The one-score graph of class `chosen`'s logit f_c = U_c . h: the graph with u = U_c (row c of U)."""
+        one = {key: value for key, value in params.items() if key != "U"}
+        one["u"] = params["U"][self.classes.index(chosen)]
+        return one
 
     @property
     def label_types(self) -> tuple[str, ...]:

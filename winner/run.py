@@ -43,10 +43,14 @@ def _meta(cfg, objective, evaluation: DevResult) -> dict:
 
 
 def _metrics_row(result: EpochResult, elapsed: float) -> dict:
-    finite = math.isfinite(result.loss) and not result.diverged
+    """One line of metrics.jsonl. A diverged epoch's loss and threshold are null: they mean nothing,
+    and NaN or Infinity would make the line something other than JSON."""
+    def kept(value: float):
+        return round(value, 6) if math.isfinite(value) and not result.diverged else None
+
     return {
         "epoch": result.epoch,
-        "loss": round(result.loss, 6) if finite else None,
+        "loss": kept(result.loss),
         "dev_precision": round(result.dev.precision, 6),
         "dev_recall": round(result.dev.recall, 6),
         "dev_f1": round(result.dev.f1, 6),
@@ -54,7 +58,7 @@ def _metrics_row(result: EpochResult, elapsed: float) -> dict:
         "dev_predicted": result.dev.predicted,
         "dev_correct": result.dev.correct,
         "dev_token_accuracy": round(result.token_accuracy, 6),
-        "threshold": round(result.threshold, 6),
+        "threshold": kept(result.threshold),
         "windows_per_s": round(result.windows_per_s, 1),
         "train_seconds": round(result.train_seconds, 3),
         "seconds": round(elapsed, 3),
@@ -244,7 +248,7 @@ def run_training(config_path, overrides, log: Callable[[str], None] = print, res
                         texts=prepared.texts)
 
     def write_rows() -> None:
-        checkpoint.write_atomic(metrics_path, "".join(json.dumps(r) + "\n" for r in rows))
+        checkpoint.write_atomic(metrics_path, "".join(json.dumps(r, allow_nan=False) + "\n" for r in rows))
 
     epochs = train_epochs(params, prepared.train, prepared.dev, cfg.train, cfg.model.activation,
                           rng, prepared.frozen, on_step, progress, objective)
