@@ -28,8 +28,12 @@ Windows are summed CHUNK at a time, so that z stays in the CPU cache
 through f and the output layer, which stay the model's own
 (model.score_hidden): the path serves any objective whose hidden layer is
 f(W x + b), and any hidden size (an ensemble's concatenated members too).
-Training keeps the plain graph; model.score is this path's oracle in the tests (equal to
-float32 rounding: the same sums in another order).
+It runs on one thread: two threads sharing out a batch (numpy lets go of the
+interpreter lock in its calls) were slower than one, their calls being short
+and their gathers sharing the memory bandwidth; a second core serves a
+second process instead (winner.workers). Training keeps the plain graph;
+model.score is this path's oracle in the tests (equal to float32 rounding:
+the same sums in another order).
 """
 
 from __future__ import annotations
