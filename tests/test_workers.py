@@ -90,6 +90,13 @@ def test_stopping_early_ends_the_children(small_pieces):
     assert child != os.getpid() and gone(child)
 
 
+def test_any_result_marshal_takes_comes_back_in_order(small_pieces):
+    """A caller may want more than text per piece: (output, tokens tagged), say."""
+    results = list(tag_in_turn(iter([lines(0, 20)]), lambda piece: (os.getpid(), len(piece), piece[-1]), 2, FULL))
+    assert [(count, last) for _, count, last in results] == [(3, f"line {i}") for i in range(2, 18, 3)] + [(2, "line 19")]
+    assert len({pid for pid, _, _ in results}) == 2
+
+
 def test_pieces_are_whole_lines_of_the_batch():
     assert PIECE > FULL  # the module's own piece size: a batch is cut only when large
     tagged = run([lines(0, PIECE + 5)], 2)

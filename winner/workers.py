@@ -1,14 +1,16 @@
 """Tagging a large input on several cores: forked processes take its pieces in turn.
 
-Most of tagging's time is Python (cutting lines into tokens, their ids, the
+Much of tagging's time is Python (cutting lines into tokens, their ids, the
 gazetteers, writing the output), which one process runs on one core however
-many threads it has. So a large input is shared out between processes: once
-a batch arrives full (the input was there in bulk, not typed line by line),
-the process forks `workers - 1` children, cuts every full batch into pieces
-of PIECE lines and hands them round, itself included, in turn. Each child
-sends back its pieces' output, and the parent writes every piece's output in
-the input's order. Forking after the model is loaded shares it, and the fast
-path's rows worked out so far, at no cost.
+many threads it has, and the fast path's numpy calls are too short for
+threads to gain (winner.fastscore). So a large input is shared out between
+processes: once a batch arrives full (the input was there in bulk, not typed
+line by line), the process forks `workers - 1` children, cuts every full
+batch into pieces of PIECE lines and hands them round, itself included, in
+turn. Each child sends back its pieces' output, and the parent hands on
+every piece's output in the input's order. Forking after the model is loaded
+shares it at no cost; each process builds its own token ids and cache of
+rows.
 
 A batch that is not full (a line typed at a terminal) is tagged at once in
 the parent, after the output of every piece before it, so that it is
@@ -23,20 +25,23 @@ import marshal
 import os
 import sys
 from collections import deque
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, TypeVar
 
 from winner.errors import WinnerError
 
+T = TypeVar("T")
 PIECE = 1024  # lines a process tags at a time: small enough to share out evenly, large enough to pay for sending
 
 
-def tag_in_turn(batches: Iterable[list[str]], tag: Callable[[list[str]], str], workers: int,
-                full: int) -> Iterator[str]:
-    """tag(batch)'s output for every batch of lines, in order; a batch of `full` lines or more marks bulk
-    input, which `workers` processes share (see the module docstring). Raises WinnerError when a child
+def tag_in_turn(batches: Iterable[list[str]], tag: Callable[[list[str]], T], workers: int,
+                full: int) -> Iterator[T]:
+    """tag(batch) for every batch of lines, in order (for a batch cut into pieces, tag(piece) for each
+    piece: tag's results must add up piece by piece, as output text does); a batch of `full` lines or
+    more marks bulk input, which `workers` processes share (see the module docstring). The results go
+    through marshal: strings, numbers, and tuples and lists of them. Raises WinnerError when a child
     fails."""
     children: list[Child] = []
-    waiting: deque = deque()  # per piece, in input order: its output (str), or the child tagging it
+    waiting: deque = deque()  # per piece, in input order: (None, its result), or (the child tagging it, None)
     turns = 0
     try:
         for batch in batches:
@@ -54,9 +59,9 @@ def tag_in_turn(batches: Iterable[list[str]], tag: Callable[[list[str]], str], w
                 turns += 1
                 if turn < len(children):
                     children[turn].send(piece)
-                    waiting.append(children[turn])
-                else:  # the parent's turn: tag it here, then write what is done
-                    waiting.append(tag(piece))
+                    waiting.append((children[turn], None))
+                else:  # the parent's turn: tag it here, then hand on what is done
+                    waiting.append((None, tag(piece)))
                     yield from _drain(waiting)
         yield from _drain(waiting)
     finally:
@@ -64,17 +69,17 @@ def tag_in_turn(batches: Iterable[list[str]], tag: Callable[[list[str]], str], w
             child.close()
 
 
-def _drain(waiting: deque) -> Iterator[str]:
-    """The output of every piece waiting, in order (a child's when it has sent it)."""
+def _drain(waiting: deque) -> Iterator:
+    """The result of every piece waiting, in order (a child's when it has sent it)."""
     while waiting:
-        done = waiting.popleft()
-        yield done if isinstance(done, str) else done.receive()
+        child, result = waiting.popleft()
+        yield result if child is None else child.receive()
 
 
 class Child:
     """A forked process that tags the pieces sent to it, one at a time, and sends back their output."""
 
-    def __init__(self, tag: Callable[[list[str]], str], older: list[Child]):
+    def __init__(self, tag: Callable[[list[str]], object], older: list[Child]):
         down_read, self.down = os.pipe()  # parent -> child: pieces
         self.up, up_write = os.pipe()  # child -> parent: outputs
         self.pid = os.fork()
@@ -97,7 +102,7 @@ class Child:
     def send(self, piece: list[str]) -> None:
         _write(self.down, piece)
 
-    def receive(self) -> str:
+    def receive(self):
         message = _read(self.up)
         if message is None:
             raise WinnerError("predict: a tagging process ended unexpectedly")
