@@ -17,6 +17,11 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed-runtime
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	touch $@
 
+# many-file predict, winner sweep, and with them make results and make bench
+$(VENV)/.installed-dask: pyproject.toml $(VENV)/.installed-runtime
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dask]'
+	touch $@
+
 install: $(VENV)/.installed-runtime
 
 # --overwrite: `make train` is the README's first command and must work as written every time;
@@ -39,12 +44,13 @@ data/gazetteer/places.txt: $(VENV)/.installed-runtime
 
 # Speed figures (medians of several runs) beside the PyTorch reference when torch is importable.
 # Writes only under runs/bench/.
-bench: $(VENV)/.installed-runtime
+bench: $(VENV)/.installed-dask
 	$(BIN)/python tests/bench.py
 
 # The README's results table: every recipe with seeds 0, 1, 2 on CoNLL-2003 dev, with the breakdown
-# (names seen and unseen in training, lowercased and uppercased dev; about 25 minutes).
-results: $(VENV)/.installed-runtime data/gazetteer/places.txt
+# (names seen and unseen in training, lowercased and uppercased dev). The trainings run as one
+# `winner sweep`, one process per core.
+results: $(VENV)/.installed-dask data/gazetteer/places.txt
 	$(BIN)/python tests/results.py --breakdown
 
 clean:

@@ -18,7 +18,14 @@ Measures, as medians of several runs on this machine:
   6. training throughput of configs/bench.yaml with one CPU-bound companion
      process running (started and stopped here, and bounded in time itself),
      as a share of the idle figure, with the default threads and with the
-     cores as threads (the default before winner.threads).
+     cores as threads (the default before winner.threads);
+  7. many files on Dask: `winner predict --output-dir` on 8 files of about
+     200,000 tokens with 1 and 2 local workers, end to end, and the cost model
+     of the README's "Past one machine" (winner.distributed): a worker's
+     start-up, its tagging rate, and the overhead of a task against file size;
+  8. `winner sweep` of 4 trainings (configs/bench.yaml, seeds 0-3) on 2
+     workers against the same 4 `winner train` one after another.
+--only dask runs 7 and 8 alone (training the model 7 tags when it is missing).
 It writes only under runs/bench/ (ignored by git). Benchmarks measure; no
 test asserts a time.
 """
@@ -273,9 +280,145 @@ def bench_memory() -> None:
     print(f"5. peak memory of winner train configs/conll2003.yaml: {kib / 1024:.0f} MiB (max RSS)")
 
 
+def tagging_files(count: int = 8, tokens: int = 200_000) -> list[Path]:
+    """`count` raw text files of about `tokens` tokens each (copies of raw_text's) under runs/bench/files/."""
+    folder = OUT / "files"
+    folder.mkdir(parents=True, exist_ok=True)
+    text = raw_text(tokens).read_bytes()
+    paths = [folder / f"part-{i}.txt" for i in range(count)]
+    for path in paths:
+        if not path.is_file() or path.read_bytes() != text:
+            path.write_bytes(text)
+    return paths
+
+
+def bench_many_files(model_dir: Path, runs: int) -> None:
+    import shutil
+
+    paths = tagging_files()
+    tokens = None
+    for workers in (1, 2):
+        times = []
+        for i in range(runs):
+            out = OUT / f"tagged-{workers}"
+            shutil.rmtree(out, ignore_errors=True)
+            started = time.perf_counter()
+            printed = run([*WINNER, "predict", "--model", str(model_dir), "--input", str(OUT / "files" / "*.txt"),
+                           "--output-dir", str(out), "--format", "conll", "--workers", str(workers)]).stdout
+            times.append(time.perf_counter() - started)
+            tokens = int(re.search(r"\(([\d,]+) tokens\)", printed).group(1).replace(",", ""))
+        warm = [float(run([sys.executable, "-c", WARM_RUN, str(model_dir), str(OUT / "files" / "*.txt"),
+                           str(OUT / "warm"), str(workers)]).stdout) for _ in range(runs)]
+        print(f"7. winner predict --output-dir, {len(paths)} files, {tokens:,} tokens, {workers} worker"
+              f"{'s' if workers > 1 else ''}: {tokens / median(times):,.0f} tokens/s end to end, start-up included "
+              f"({spread([tokens / t for t in times])}); on a running cluster {median(warm):,.0f} ({spread(warm)})")
+    written = sum(p.stat().st_size for p in (OUT / "tagged-2").rglob("*.conll"))
+    read = sum(p.stat().st_size for p in paths)
+    print(f"   input {read / tokens:.2f} bytes a token (raw text); --format conll output {written / read:.2f}x the input")
+    shutil.rmtree(OUT / "tagged-1", ignore_errors=True)
+    shutil.rmtree(OUT / "tagged-2", ignore_errors=True)
+
+
+def bench_cost_model(model_dir: Path, label: str, runs: int) -> None:
+    """The README's cost model: one worker's start-up, tagging rate and per-task overhead by file size."""
+    figures = [json.loads(line) for line in run([sys.executable, "-c", COST_MODEL, str(model_dir),
+                                                 str(raw_text(200_000)), str(OUT / "cost"), str(runs)]).stdout.splitlines()]
+    start, rate = median(f["startup_s"] for f in figures), median(f["tokens_per_s"] for f in figures)
+    overhead = median(f["overhead_s"] for f in figures)
+    starts = spread([f["startup_s"] for f in figures], "{:.2f}")
+    rates = spread([f["tokens_per_s"] for f in figures])
+    overheads = spread([f["overhead_s"] * 1000 for f in figures], "{:.1f}")
+    print(f"   cost model, one worker, {label}: start-up (process and model load) {start:.2f} s; tagging "
+          f"{rate:,.0f} tokens/s; per-task overhead {overhead * 1000:.1f} ms (start-up {starts}; tokens/s {rates}; "
+          f"overhead ms {overheads})")
+    sizes = figures[0]["sizes"]
+    per_size = {n: median(f["seconds"][str(n)] for f in figures) for n in sizes}
+    print("   seconds a task by file size: " + ", ".join(
+        f"{n:,} tokens {s:.3f} s ({100 * overhead / s:.0f}% overhead)" for n, s in per_size.items()))
+
+
+# One LocalCluster worker: start-up to the first task's end (a tiny file, so mostly the process and the
+# model load); then on the warm worker the per-task overhead, the median time of a task on a file of one
+# short line (submit, open, write, rename, result), and the median time of 3 tasks on each file size; the
+# tagging rate is the largest file's tokens over its time less the overhead. One JSON line a run.
+COST_MODEL = """
+import json, os, shutil, statistics, sys, time
+from pathlib import Path
+from winner import threads
+threads.configure()
+from winner import distributed
+from winner.tag_files import tag_file
+model, text, out, runs = sys.argv[1], Path(sys.argv[2]).read_text().splitlines(True), Path(sys.argv[3]), int(sys.argv[4])
+sizes = [1_000, 10_000, 50_000, 200_000]
+out.mkdir(parents=True, exist_ok=True)
+def first(tokens):
+    kept, n = [], 0
+    for line in text:
+        kept.append(line); n += len(line.split())
+        if n >= tokens: break
+    return "".join(kept)
+inputs = {n: out / f"in-{n}.txt" for n in [1] + sizes}
+for n, path in inputs.items():
+    path.write_text(first(n))
+def task(client, n, i):
+    target = out / f"out-{n}-{i}.conll"
+    target.unlink(missing_ok=True)
+    started = time.perf_counter()
+    tokens = client.submit(tag_file, model, str(inputs[n]), str(target), "text", "conll", pure=False).result()
+    return time.perf_counter() - started, tokens
+for _ in range(runs):
+    started = time.perf_counter()
+    with distributed.client("bench", workers=1) as client:
+        task(client, 1, 0)
+        startup = time.perf_counter() - started
+        overhead = statistics.median(task(client, 1, i)[0] for i in range(1, 8))
+        seconds, counts = {}, {}
+        for n in sizes:
+            timed = [task(client, n, i) for i in range(3)]
+            seconds[n] = statistics.median(t for t, _ in timed)
+            counts[n] = timed[0][1]
+    rate = counts[sizes[-1]] / (seconds[sizes[-1]] - overhead)
+    print(json.dumps({"startup_s": startup, "tokens_per_s": rate, "overhead_s": overhead,
+                      "sizes": [counts[n] for n in sizes], "seconds": {str(counts[n]): seconds[n] for n in sizes}}))
+shutil.rmtree(out)
+"""
+
+# Tagging the files on a LocalCluster already running (started, and each worker's model loaded, before
+# the clock starts): the rate a long run settles at, without the start-up. Prints tokens/s.
+WARM_RUN = """
+import shutil, sys, time
+from pathlib import Path
+from winner import threads
+threads.configure()
+from winner import distributed
+from winner.tag_files import _model, predict_files
+model, pattern, out, workers = sys.argv[1], sys.argv[2], Path(sys.argv[3]), int(sys.argv[4])
+with distributed.client("bench", workers=workers) as client:
+    client.run(_model, model)
+    shutil.rmtree(out, ignore_errors=True)
+    started = time.perf_counter()
+    done = predict_files(model, [pattern], out, client=client, format="conll", progress=False)
+    print(done.tokens / (time.perf_counter() - started))
+shutil.rmtree(out)
+"""
+
+
+def bench_sweep(seeds: int = 4) -> None:
+    """Wall time of `winner sweep` of `seeds` trainings on 2 workers against `winner train` one after another."""
+    sequential = 0.0
+    for seed in range(seeds):
+        sequential += wall([*WINNER, "train", "configs/bench.yaml", f"train.seed={seed}",
+                            f"output.run_dir={OUT / 'sequential'}", "--overwrite"])
+    swept = wall([*WINNER, "sweep", "configs/bench.yaml", "--seeds", f"0-{seeds - 1}", "--out", str(OUT / "sweep"),
+                  "--workers", "2", "--overwrite"])
+    print(f"8. {seeds} trainings of configs/bench.yaml: winner sweep --workers 2 {swept:.1f} s wall, start-up "
+          f"included; winner train one after another {sequential:.1f} s; ratio {sequential / swept:.2f}x (one run each)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3, help="runs per figure (the median is reported)")
+    parser.add_argument("--only", choices=["dask"], help="only the Dask figures (7 and 8)")
     parser.add_argument("--tagging", metavar="MODEL_DIR", type=Path,
                         help="only figure 3, tagging with this model (e.g. runs/bench/conll2003/model-best)")
     args = parser.parse_args()
@@ -285,6 +428,8 @@ def main() -> None:
         return
     print(f"winner benchmarks: {os.cpu_count()} cores, Python {sys.version.split()[0]}, medians of {args.runs} runs")
     have_conll = (CONLL / "train.txt").is_file() and (CONLL / "dev.txt").is_file()
+    if args.only == "dask":
+        return bench_dask(have_conll, args.runs)
     if not have_conll:
         print("1-3, 5, 6: skipped: CoNLL-2003 is not at data/conll2003/{train,dev}.txt (see README)")
     else:
@@ -303,6 +448,21 @@ def main() -> None:
         bench_memory()
     if have_conll:
         bench_busy(args.runs)
+    bench_dask(have_conll, args.runs)
+
+
+def bench_dask(have_conll: bool, runs: int) -> None:
+    if not have_conll:
+        print("7, 8: skipped: CoNLL-2003 is not at data/conll2003/{train,dev}.txt (see README)")
+        return
+    model_dir = OUT / "train-0" / "model-best"
+    if not model_dir.is_dir():
+        run([*WINNER, "train", "configs/bench.yaml", f"output.run_dir={model_dir.parent}", "--overwrite"])
+    bench_many_files(model_dir, runs)
+    bench_cost_model(model_dir, "bench model", runs)
+    if (OUT / "conll2003" / "model-best").is_dir():  # trained by figure 2
+        bench_cost_model(OUT / "conll2003" / "model-best", "conll2003 model", runs)
+    bench_sweep()
 
 
 if __name__ == "__main__":

@@ -22,3 +22,15 @@ def in_repo_root():
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(REPO)
         yield
+
+
+@pytest.fixture(scope="session")
+def dask_client():
+    """A dask.distributed Client of a LocalCluster with 2 worker processes of one thread, shared by the
+    tests of many-file predict and sweep (starting one takes seconds). Skipped without the dask extra."""
+    import logging
+
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
+                                  silence_logs=logging.ERROR) as cluster, distributed.Client(cluster) as client:
+        yield client

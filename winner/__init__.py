@@ -18,20 +18,26 @@ From Python:
     docs = list(nlp.pipe(many_texts))                          # batched, one Doc per text
     scores = winner.evaluate("runs/default/model-best", "data/sample/dev.txt")  # Evaluation: .f1, .gold, ...
     run = winner.train_model("configs/default.yaml", {"train.epochs": 5})  # TrainResult: .best_dir, .best, .rows
+    ens = winner.train_ensemble("configs/default.yaml", seeds=[0, 1, 2])  # Ensemble: .out, .dev, .table()
+
+With the dask extra, many files and many trainings on a dask.distributed.Client (None: local processes):
+
+    winner.predict_files("runs/default/model-best", ["corpus/**/*.txt"], "tagged/", client=client)
+    winner.sweep(["configs/default.yaml"], seeds=[0, 1, 2], out="runs/sweep", client=client)
 
 Every problem with the user's input raises WinnerError with a one-line message.
 """
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "WinnerError", "load", "evaluate", "train_model", "Model", "Doc", "Entity", "Evaluation",
-           "TrainResult"]
+__all__ = ["__version__", "WinnerError", "load", "evaluate", "train_model", "train_ensemble", "build_ensemble", "Model",
+           "Doc", "Entity", "Evaluation", "TrainResult", "predict_files", "sweep"]
 
 from winner.errors import WinnerError  # noqa: E402
 
 # The API lives in winner.api, which imports numpy; it is imported on first use so that
 # `import winner` (and with it every `winner` command's start-up) stays cheap.
-_API = {"load", "evaluate", "train_model", "Model"}
+_API = {"load", "evaluate", "train_model", "train_ensemble", "build_ensemble", "Model"}
 _RESULTS = {"Doc", "Entity", "Evaluation"}
 
 
@@ -44,6 +50,14 @@ def __getattr__(name: str):
         from winner import results
 
         return getattr(results, name)
+    if name == "predict_files":  # many files on Dask (the dask extra)
+        from winner.tag_files import predict_files
+
+        return predict_files
+    if name == "sweep":
+        from winner.sweeps import sweep
+
+        return sweep
     if name == "TrainResult":
         from winner.run import TrainResult
 

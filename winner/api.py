@@ -27,6 +27,7 @@ from winner.tokenizer import spans, split
 
 if TYPE_CHECKING:  # imported when first needed: `winner predict` renders batches and builds none of them
     from winner.results import Doc, Evaluation
+    from winner.ensemble import Ensemble
     from winner.run import TrainResult  # training code is imported only when train_model() is called
 
 Text = Union[str, Sequence[str]]  # raw text, or one sentence's tokens
@@ -171,14 +172,43 @@ def train_model(config, overrides: Sequence[str] | Mapping[str, object] = (), re
     the run output.run_dir holds (without either, a directory holding a run is refused). log receives
     one line per epoch and notes (default: print them on stderr). Config and data problems and
     divergence raise WinnerError; Ctrl-C raises KeyboardInterrupt after saving model-last."""
-    if log is None:
-        import sys
-
-        def log(line: str) -> None:
-            print(line, file=sys.stderr)
-
     from winner import run
 
     if not isinstance(config, dict):
         config = Path(config)
-    return run.run_training(config, overrides, log=log, resume=resume, overwrite=overwrite)
+    return run.run_training(config, overrides, log=log or _stderr, resume=resume, overwrite=overwrite)
+
+
+def _stderr(line: str) -> None:
+    import sys
+
+    print(line, file=sys.stderr)
+
+
+def train_ensemble(config, seeds: Sequence[int] = (0, 1, 2), overrides: Sequence[str] | Mapping[str, object] = (),
+                   resume: bool = False, overwrite: bool = False, log: Callable[[str], None] | None = None) -> Ensemble:
+    """Train one model per seed and merge them into one ensemble model (`winner train CONFIG --seeds`).
+
+    Each member is an ordinary run in RUN_DIR/members/seed-K (RUN_DIR: output.run_dir); the
+    ensemble, whose scores are the mean of the members' (winner/ensemble.py), is saved as
+    RUN_DIR/model-best and loads with load() like any model. config and overrides as for
+    train_model (overrides may not set train.seed); resume keeps finished members and continues
+    the others; overwrite trains every member afresh. Returns Ensemble(out, members, seeds,
+    member_dev, dev, dev_file); .table() is the dev F1 of each member and of the ensemble.
+    Raises WinnerError as train_model does, and when the members cannot be merged."""
+    from winner import members
+
+    if not isinstance(config, dict):
+        config = Path(config)
+    return members.train_members(config, overrides, seeds, resume=resume, overwrite=overwrite, log=log or _stderr)
+
+
+def build_ensemble(model_dirs: Sequence, out, dev=None, overwrite: bool = False,
+                   log: Callable[[str], None] | None = None) -> Ensemble:
+    """Merge trained model directories (one config, different train.seed) into one ensemble model
+    directory `out` (`winner ensemble`); each type's threshold is picked on `dev` (default the
+    members' data.dev) for the averaged scores. An existing `out` is replaced only with overwrite.
+    Raises WinnerError naming the directory or file at fault."""
+    from winner import ensemble
+
+    return ensemble.build(model_dirs, out, dev, overwrite, log or _stderr)

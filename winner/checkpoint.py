@@ -85,6 +85,11 @@ class LoadedModel:
     @functools.cached_property
     def scorer(self) -> FastScorer:
         """Tagging's fast path over these parameters, kept so its cache serves every later batch."""
+        members = self.meta.get("ensemble", {}).get("size", 1)
+        if members > 1:  # winner.ensemble: a merged network, block-diagonal in its members
+            from winner.ensemble_scoring import EnsembleScorer
+
+            return EnsembleScorer(self.params, self.config.model.activation, self.featurizer.width, members)
         return FastScorer(self.params, self.config.model.activation, self.featurizer.width)
 
     def type_scores(self, windows: dict) -> np.ndarray:
@@ -210,6 +215,7 @@ def load(directory) -> LoadedModel:
     meta = _read_meta(directory / "meta.json")
     _check_types(directory / "meta.json", meta)
     config = config_module.load(directory / "config.yaml")
+    _check_ensemble(directory / "meta.json", meta, config)
     featurizer = load_featurizer(directory, config.features)
     params = _read_weights(directory / "weights.npz")
     loaded = LoadedModel(params, featurizer, config, meta)
@@ -252,6 +258,17 @@ def _check_types(path: Path, meta: dict) -> None:
     if not (isinstance(thresholds, list) and len(thresholds) == len(types)
             and all(isinstance(t, (int, float)) and not isinstance(t, bool) for t in thresholds)):
         raise WinnerError(f"{path}: 'thresholds' must be a list of numbers, one per type")
+
+
+def _check_ensemble(path: Path, meta: dict, config: config_module.Config) -> None:
+    """An ensemble's 'size' (winner.ensemble) is its members' count, and divides every size it multiplied."""
+    if "ensemble" not in meta:
+        return
+    size = meta["ensemble"].get("size") if isinstance(meta["ensemble"], dict) else None
+    sizes = [config.model.hidden, *feature_dims(config.features).values()]
+    if not (isinstance(size, int) and not isinstance(size, bool) and size >= 2 and all(n % size == 0 for n in sizes)):
+        raise WinnerError(f"{path}: 'ensemble' must hold 'size', the number of members (2 or more), which divides "
+                          f"model.hidden and every embedding size")
 
 
 def _read_weights(path: Path) -> dict:

@@ -1,4 +1,4 @@
-"""Command line: winner train / eval / predict, and explain / gradcheck / report to see inside.
+"""Command line: winner train / eval / predict / ensemble / sweep, and explain / gradcheck / report to see inside.
 
 Each command parses its arguments, calls the library, and prints: progress and
 logs to stderr, results to stdout. A WinnerError becomes one line on stderr
@@ -16,7 +16,7 @@ from typing import List, Optional
 
 import typer
 
-from winner.errors import WinnerError, open_binary
+from winner.errors import WinnerError
 
 app = typer.Typer(
     add_completion=False,
@@ -108,14 +108,39 @@ def train(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace the run RUN_DIR holds (its model-best, "
                                                               "model-last and metrics.jsonl); without it, or "
                                                               "--resume, such a RUN_DIR is refused."),
+    seeds: Optional[str] = typer.Option(None, "--seeds", metavar="0,1,2",
+                                        help="Train one model per seed into RUN_DIR/members/seed-K and save "
+                                             "their ensemble (the mean of their scores) as RUN_DIR/model-best."),
 ):
     """Train a model; keeps RUN_DIR/model-best, RUN_DIR/model-last and RUN_DIR/metrics.jsonl.
 
     Ctrl-C stops at the end of the current step, saves model-last and exits with 130.
     """
-    from winner.api import train_model
+    from winner import api
 
-    typer.echo(train_model(config, overrides or [], resume=resume, overwrite=overwrite, log=err).summary)
+    if seeds is None:
+        typer.echo(api.train_model(config, overrides or [], resume=resume, overwrite=overwrite, log=err).summary)
+        return
+    from winner.members import parse_seeds
+
+    built = api.train_ensemble(config, parse_seeds(seeds), overrides or [], resume=resume, overwrite=overwrite, log=err)
+    typer.echo(built.summary)
+
+
+@app.command()
+@user_errors
+def ensemble(
+    model_dirs: List[Path] = typer.Argument(..., help="Model directories trained from one config with different train.seed."),
+    out: Path = typer.Option(..., "--out", help="The ensemble's model directory to write."),
+    dev: Optional[Path] = typer.Option(None, "--dev", help="CoNLL file that picks the thresholds (default: the members' data.dev)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace OUT if it exists."),
+):
+    """Merge trained models into one ensemble model whose scores are the mean of theirs."""
+    from winner import api
+
+    built = api.build_ensemble(model_dirs, out, dev, overwrite, log=err)
+    err(built.table().rstrip("\n"))
+    typer.echo(built.summary)
 
 
 def _label_map(pairs: Optional[List[str]]) -> dict:
@@ -197,8 +222,9 @@ def predict(
     text: Optional[str] = typer.Argument(None, help="A sentence to tag; omitted or '-': read stdin, line by line. "
                                                     "A file is read with --input FILE, never tagged as text."),
     model_dir: Path = typer.Option(Path(DEFAULT_MODEL), "--model", "-m", help="Model directory."),
-    input: Optional[str] = typer.Option(None, "--input", "-i", metavar="FILE",
-                                        help="Read FILE ('-': stdin) instead of TEXT."),
+    inputs: Optional[List[str]] = typer.Option(None, "--input", "-i", metavar="FILE",
+                                               help="Read FILE ('-': stdin) instead of TEXT. With --output-dir: "
+                                                    "files or globs ('corpus/**/*.txt'), repeatable."),
     input_format: InputFormat = typer.Option(InputFormat.text, "--input-format",
                                              help="text: one raw sentence per line, tokenized by winner; "
                                                   "conll: a CoNLL column file, tokens kept as they are."),
@@ -206,35 +232,78 @@ def predict(
                                                    help="inline: [LOC Paris] marks; conll: token and tag per line; "
                                                         "json: one object per line. With --input-format conll: "
                                                         "conll only, the input's columns plus the predicted tag."),
+    output_dir: Optional[Path] = typer.Option(None, "--output-dir", "-o", metavar="DIR",
+                                              help="Tag every --input file into DIR, one output per input at the "
+                                                   "same relative path (extension .txt, .conll or .jsonl by "
+                                                   "--format), one Dask task per file; outputs that exist are "
+                                                   "skipped. Needs the dask extra."),
+    input_root: Optional[Path] = typer.Option(None, "--input-root", metavar="DIR",
+                                              help="With --output-dir: input paths are taken relative to DIR "
+                                                   "(default: the inputs' common directory)."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, metavar="N",
+                                          help="With --output-dir: local worker processes (default: one per core)."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", metavar="ADDRESS",
+                                            help="With --output-dir: run on the Dask cluster of this scheduler, "
+                                                 "e.g. tcp://10.0.0.5:8786, instead of local processes."),
 ):
     """Tag text: a token whose window scores above the model's threshold is an entity (with several
     types, of the likeliest type that clears its threshold)."""
-    from winner import api, stream
+    from winner import api, colour, predict_output, stream, threads
 
+    fmt = predict_output.check_formats(input_format.value, format.value if format else None)
+    if output_dir is not None:
+        return _predict_files(text, model_dir, inputs or [], input_format.value, fmt, output_dir, input_root,
+                              workers, scheduler)
+    for name, value in (("--input-root", input_root), ("--workers", workers), ("--scheduler", scheduler)):
+        if value is not None:
+            raise WinnerError(f"predict: {name} goes with --output-dir DIR (tagging many files)")
+    if inputs and len(inputs) > 1:
+        raise WinnerError(f"predict: {len(inputs)} --input files need --output-dir DIR to write their outputs to")
+    input = inputs[0] if inputs else None
     if text not in (None, "-") and input is not None:
         raise WinnerError(f"predict: give TEXT or --input {input}, not both")
     _not_a_file(text, "predict", f"to tag its lines use --input {text} (add --input-format conll for a CoNLL file)")
-    if input_format == InputFormat.conll and format not in (None, PredictFormat.conll):
-        raise WinnerError(f"predict: --input-format conll writes CoNLL (the input's columns and the predicted tag); "
-                          f"--format {format.value} is not available for it")
     model = api.load(model_dir)
-    if input not in (None, "-") and input_format == InputFormat.conll:
-        from winner.errors import lines, read_text
-
-        batches = iter([lines(read_text(input, "CoNLL file"))])  # one batch: as `winner eval` scores a file
-    elif input not in (None, "-"):
-        batches = stream.line_batches(open_binary(input, "input file"))  # exactly as `winner predict < FILE`
+    if input not in (None, "-"):
+        batches = predict_output.file_batches(input, input_format.value)  # as --output-dir tags each file
     else:
         batches = stream.text_or_stdin(text)
-    if input_format == InputFormat.conll:
-        from winner.conll_tagging import tag_stream
-
-        outputs = tag_stream(model.loaded, batches)
-    else:
-        outputs = _tagged_text(model, batches, (format or PredictFormat.inline).value)
-    for out in outputs:  # written as each batch is done, so a line typed or streamed in is answered at once
-        sys.stdout.write(out)
+    # On a terminal the inline marks are coloured; piped, the output is exactly what --output-dir writes.
+    in_colour = fmt == "inline" and input_format == InputFormat.text and colour.enabled(sys.stdout)
+    for out, _ in predict_output.outputs(model, batches, input_format.value, fmt, in_colour, threads.for_tagging()):
+        sys.stdout.write(out)  # written as each batch is done, so a line typed or streamed in is answered at once
         sys.stdout.flush()
+
+
+def _predict_files(text, model_dir: Path, inputs: List[str], input_format: str, fmt: str, output_dir: Path,
+                   input_root, workers, scheduler) -> None:
+    """predict --output-dir: every --input file tagged into DIR on Dask (winner.tag_files)."""
+    from winner import distributed
+
+    distributed.require("winner predict --output-dir")
+    if text is not None:
+        raise WinnerError(f"predict: --output-dir tags the --input files; TEXT '{text}' has no place there")
+    if not inputs or "-" in inputs:
+        raise WinnerError("predict: --output-dir needs --input FILE or GLOB (files, not stdin), e.g. "
+                          "--input 'corpus/**/*.txt'")
+    if workers is not None and scheduler is not None:
+        raise WinnerError("predict: --workers starts local processes, --scheduler uses a cluster's; give one")
+    from winner.tag_files import predict_files
+
+    done = predict_files(model_dir, inputs, output_dir, workers=workers, scheduler=scheduler,
+                         input_format=input_format, format=fmt, input_root=input_root)
+    typer.echo(f"tagged {_count(done.tagged, 'file')} ({done.tokens:,} tokens) into {done.output_dir}"
+               + (f"; skipped {done.skipped} whose output was there" if done.skipped else ""))
+    for source, error in done.failures:
+        err(f"error: {source}: {one_line(error)}")
+    if done.failures:
+        err(f"error: {len(done.failures)} of {_count(done.tagged + len(done.failures), 'file')} failed; run the same "
+            f"command again to tag only those")
+        raise typer.Exit(1)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _not_a_file(text: Optional[str], command: str, hint: str) -> None:
@@ -243,19 +312,43 @@ def _not_a_file(text: Optional[str], command: str, hint: str) -> None:
         raise WinnerError(f"{command}: '{text}' is a file; {hint}")
 
 
-def _tagged_text(model, batches, fmt: str):
-    """predict's output for raw text lines, one string per batch."""
-    from winner import colour, stream, threads, workers
-    from winner.tagger import render
+@app.command()
+@user_errors
+def sweep(
+    configs: List[Path] = typer.Argument(..., help="YAML config files; each config's runs go to OUT/<file stem>/."),
+    seeds: str = typer.Option("0", "--seeds", help="Seeds to train each config with: 0,1,2 or 0-4."),
+    out: Path = typer.Option(Path("runs/sweep"), "--out", help="Directory of the runs (OUT/NAME/seed-K) and of "
+                                                                "the table (sweep.tsv, sweep.json)."),
+    overrides: Optional[List[str]] = typer.Option(None, "--set", metavar="SECTION.KEY=VALUE",
+                                                  help="An override for every config, repeatable, e.g. "
+                                                       "--set train.epochs=5."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, metavar="N",
+                                          help="Local worker processes, one training each at a time "
+                                               "(default: one per core)."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", metavar="ADDRESS",
+                                            help="Run on the Dask cluster of this scheduler, e.g. "
+                                                 "tcp://10.0.0.5:8786, instead of local processes."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Train again the runs that finished (by default "
+                                                              "they are read and kept)."),
+):
+    """Train every config with every seed, one Dask task each with one BLAS thread, and print the dev scores
+    of all runs as one table. A run that finished before is kept; a failed training is listed and the
+    others go on (exit code 1 if any failed). Needs the dask extra."""
+    from winner import distributed
 
-    # On a terminal the inline marks are coloured, drawn from the JSON records' offsets; piped, the
-    # inline text is exactly render()'s own.
-    in_colour = fmt == "inline" and colour.enabled(sys.stdout)
-    def tag(batch: list[str]) -> str:
-        out = render(model.tag_batch(batch), "json" if in_colour else fmt)
-        return "".join(colour.highlight(out.splitlines())) if in_colour else out
+    distributed.require("winner sweep")
+    if workers is not None and scheduler is not None:
+        raise WinnerError("sweep: --workers starts local processes, --scheduler uses a cluster's; give one")
+    from winner.sweeps import parse_seeds, render_text, sweep as run_sweep
 
-    return workers.tag_in_turn(batches, tag, threads.for_tagging(), full=stream.BATCH_LINES)
+    done = run_sweep([str(c) for c in configs], parse_seeds(seeds), out, overrides or [], workers=workers,
+                     scheduler=scheduler, overwrite=overwrite)
+    typer.echo(render_text(done), nl=False)
+    typer.echo(f"table: {done.out / 'sweep.tsv'}" + (f" ({done.skipped} runs kept from before)" if done.skipped else ""))
+    if done.failures:
+        err(f"error: {len(done.failures)} of {_count(len(done.failures) + len(done.rows), 'training')} failed "
+            f"(their logs: {done.out}/NAME/seed-K/train.log)")
+        raise typer.Exit(1)
 
 
 @app.command()

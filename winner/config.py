@@ -80,6 +80,9 @@ class TrainConfig:
     l2: float = 0.0  # weight decay on W and the output layer (u or U)
     patience: int = 3  # epochs without a better dev F1 before stopping; 0 never stops early
     seed: int = 0
+    # a softmax model directory (e.g. an ensemble's) whose class probabilities the model learns
+    # in place of the gold classes: knowledge distillation (winner/distill.py)
+    teacher: typing.Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -222,6 +225,9 @@ def from_dict(raw: dict, source: str = "config") -> Config:
 
 def _check_objective(config: Config, source: str) -> None:
     """Settings that depend on each other: data.types is the softmax objective's, and holds data.target."""
+    if config.train.teacher is not None and config.train.objective != "softmax":
+        raise WinnerError(f"{source}: train.teacher: needs train.objective: softmax (a student learns the "
+                          f"teacher's class probabilities with cross-entropy)")
     types, target = config.data.types, config.data.target
     if types is None:
         return
@@ -306,6 +312,8 @@ def check_paths(config: Config, source: str = "config") -> None:
                        ("features.gazetteer", config.features.gazetteer)):
         if value is not None and not Path(value).is_file():
             raise WinnerError(f"{source}: {key}: file not found: {value}{hints.get(key, '')}")
+    if config.train.teacher is not None and not Path(config.train.teacher).is_dir():
+        raise WinnerError(f"{source}: train.teacher: model directory not found: {config.train.teacher}")
 
 
 def dump(config: Config) -> str:

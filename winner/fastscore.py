@@ -24,7 +24,7 @@ stays bounded and a long stream never thrashes the cache. Which slot holds a
 key's rows is found by a hash map (winner.slots), a few numpy passes over
 the batch's keys.
 
-Windows are summed CHUNK at a time, so that z stays in the CPU cache
+Windows are summed `chunk` at a time, so that z stays in the CPU cache
 through f and the output layer, which stay the model's own
 (model.score_hidden): the path serves any objective whose hidden layer is
 f(W x + b), and any hidden size (an ensemble's concatenated members too).
@@ -72,9 +72,9 @@ class FastScorer:
             d = table.shape[1]
             blocks.append(W[:, offset: offset + width * d].reshape(H, width, d))  # (H, w, d_f)
             offset += width * d
-        # (d_key, w * H): x_key @ blocks is a key's row at every position, one after the other
-        self.blocks = np.ascontiguousarray(np.concatenate(blocks, axis=2).transpose(2, 1, 0).reshape(-1, width * H))
+        self.blocks = np.ascontiguousarray(np.concatenate(blocks, axis=2).transpose(1, 2, 0))  # (w, d_key, H)
         self.bias = params["b"]
+        self.chunk = CHUNK  # windows summed and scored at a time
         self.out_shape = params[model.output_key(params)].shape[:-1]  # () one score, (C,) C logits
         self.limit = max(1, cache_bytes // (width * H * W.itemsize))
         self.known = KeySlots(self.limit)  # key -> slot of the keys kept
@@ -93,15 +93,24 @@ class FastScorer:
             key += windows[name]
         return key
 
-    def work_out(self, keys: np.ndarray, out: np.ndarray) -> None:
-        """out (M, w, H) = the rows of M keys at every position, b included at position 0."""
+    def work_out(self, keys: np.ndarray) -> np.ndarray:
+        """(M, w, H): the rows of M keys at every position, b included at position 0."""
+        rows = self.project(self.inputs(keys))  # (w, M, H)
+        rows[0] += self.bias
+        return rows.transpose(1, 0, 2)
+
+    def inputs(self, keys: np.ndarray) -> np.ndarray:
+        """(M, d_key): the embeddings of M keys, table by table."""
         ids, parts = keys, []
         for table, base in zip(reversed(self.tables), reversed(self.radix)):
             parts.append(table[ids % base])  # (M, d_f)
             ids = ids // base
-        x = np.concatenate(parts[::-1], axis=1)  # (M, d_key)
-        np.matmul(x, self.blocks, out=out.reshape(len(keys), self.width * self.hidden_size))
-        out[:, 0] += self.bias
+        return np.concatenate(parts[::-1], axis=1)
+
+    def project(self, x: np.ndarray) -> np.ndarray:
+        """(w, M, H): W_p x of M key inputs x (M, d_key) at every position p (winner.ensemble_scoring
+        skips the zeros of an ensemble's W)."""
+        return x[None] @ self.blocks
 
     def fill(self, keys: np.ndarray, slots: np.ndarray) -> None:
         """Give every key (N, w) of a batch whose slot (N, w) is -1 (not kept) a slot with its rows. A key is
@@ -123,8 +132,8 @@ class FastScorer:
         where[kept] = self.known.add(new[kept])  # the next free slots, in order
         where[passing] = np.arange(self.limit, self.limit + len(passing))
         if len(kept):
-            self.work_out(new[kept], self.rows[where[kept[0]]: where[kept[0]] + len(kept)])
-        self.work_out(new[passing], self.rows[self.limit: self.limit + len(passing)])
+            self.rows[where[kept[0]]: where[kept[0]] + len(kept)] = self.work_out(new[kept])
+        self.rows[self.limit: self.limit + len(passing)] = self.work_out(new[passing])
         slot[missing] = where[inverse.ravel()]
         first_met = new[passing[~met_before[passing]]]
         if len(self.met) + len(first_met) > self.met.capacity:  # forget, rather than grow without end
@@ -147,10 +156,10 @@ class FastScorer:
         """out (B,) or (B, C) = the output of windows whose keys' rows are in `slots` (B, w): z is the sum of
         their rows, and f and the output layer are the model's own (model.score_hidden)."""
         rows = self.rows.reshape(-1, self.hidden_size)  # key k's row at position p is row k * w + p
-        z = np.empty((CHUNK, self.hidden_size), rows.dtype)
+        z = np.empty((self.chunk, self.hidden_size), rows.dtype)
         part = np.empty_like(z)
-        for first in range(0, len(out), CHUNK):
-            last = min(first + CHUNK, len(out))
+        for first in range(0, len(out), self.chunk):
+            last = min(first + self.chunk, len(out))
             ids = (slots[first: last] * self.width + np.arange(self.width)).T.copy()  # (w, C): rows to sum
             zc, pc = z[: last - first], part[: last - first]
             # mode="clip": the rows are the cache's own; "raise" would gather through a buffer

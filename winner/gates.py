@@ -180,6 +180,22 @@ def softmax_ce_backward(dJ: float, cache) -> np.ndarray:
     return df
 
 
+def soft_ce_forward(f: np.ndarray, q: np.ndarray):
+    """f (N, C) logits, q (N, C) target probabilities (each row sums to 1) ->
+    J = (1/N) sum_i -sum_c q_ic log p(c|x_i), cache (p, q): the cross-entropy against a teacher's
+    probabilities (knowledge distillation, Hinton, Vinyals & Dean 2015, at temperature 1)."""
+    log_p = log_softmax(f)  # (N, C)
+    J = -float((q * log_p).sum() / len(q)) if len(q) else 0.0
+    return J, (np.exp(log_p), q)
+
+
+def soft_ce_backward(dJ: float, cache) -> np.ndarray:
+    """-> df (N, C) = dJ (p - q) / N: softmax_ce_backward's p - onehot(y) with the one-hot row
+    replaced by the target distribution (sum_c q_c = 1 gives the same derivation)."""
+    p, q = cache
+    return (p - q) * (dJ / max(len(q), 1))
+
+
 # --- max-margin loss: J = mean max(0, margin - s + s_c) ----------------------
 
 def hinge_forward(s_true: np.ndarray, s_corrupt: np.ndarray, margin: float = 1.0):

@@ -144,14 +144,17 @@ def loss_and_grads(params, true_windows, corrupt_windows, activation: str, margi
 
 
 def softmax_loss_and_grads(params, windows, labels: np.ndarray, activation: str, frozen=()):
-    """Cross-entropy of N windows' class logits against their classes.
+    """Cross-entropy of N windows' class logits against their classes, or against target probabilities.
 
-    windows: {feature: (N, w)}; labels (N,) class ids into the rows of U.
-    Returns (J, grads): J = (1/N) sum_i -log p(y_i|x_i), p = softmax(U h_i).
+    windows: {feature: (N, w)}; labels (N,) class ids into the rows of U, or (N, C) a teacher's
+    class probabilities (winner.distill). Returns (J, grads): J = (1/N) sum_i -log p(y_i|x_i),
+    or (1/N) sum_i -sum_c q_ic log p(c|x_i), p = softmax(U h_i).
     """
     f, cache = forward(params, windows, activation)  # (N, C)
-    J, ce = gates.softmax_ce_forward(f, labels)
-    df = gates.softmax_ce_backward(1.0, ce).astype(f.dtype)  # (N, C)
+    forward_ce, backward_ce = ((gates.soft_ce_forward, gates.soft_ce_backward) if labels.ndim == 2
+                               else (gates.softmax_ce_forward, gates.softmax_ce_backward))
+    J, ce = forward_ce(f, labels)
+    df = backward_ce(1.0, ce).astype(f.dtype)  # (N, C)
     return J, backward(df, cache, frozen)
 
 

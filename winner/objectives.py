@@ -162,7 +162,8 @@ class Softmax:
         return 1.0
 
     def step(self, params, data, rows: np.ndarray, cfg, activation: str, frozen, rng) -> tuple[float, dict, int]:
-        loss, grads = model.softmax_loss_and_grads(params, data.take(rows), data.labels[rows], activation, frozen)
+        targets = data.labels if data.soft is None else data.soft  # a teacher's probabilities: winner.distill
+        loss, grads = model.softmax_loss_and_grads(params, data.take(rows), targets[rows], activation, frozen)
         return loss, grads, len(rows)
 
     def type_scores(self, params, windows, activation: str) -> np.ndarray:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from winner import breakdown, casing, consistency, embeddings, gazetteer, metrics, objectives
+from winner import breakdown, casing, consistency, distill, embeddings, gazetteer, metrics, objectives
 from winner.config import Config
 from winner.corpus import Sentence, parse_tag, read_conll
 from winner.errors import WinnerError
@@ -137,6 +137,12 @@ def prepare(config: Config, rng: np.random.Generator) -> Prepared:
                            "check data.types and data.label_map")
     objective = objectives.make(config.train.objective, types)
     train = make_windows(featurizer, train_sentences, d.target, held_out, objective.label_types)
+    if config.train.teacher is not None:
+        teacher = distill.load_teacher(config.train.teacher, objective.classes)
+        if held_out is None and teacher.featurizer.gazetteers:
+            held_out = gazetteer.held_out_classes(train_sentences, d.target)
+        train.soft = distill.soft_targets(teacher, train_sentences, held_out)
+        notes.append(distill.summary(config.train.teacher, train.soft, train.labels))
     dev = make_dev(featurizer, dev_sentences, d.target, config.decode.document_consistency, objective.label_types)
     vocab = featurizer.vocab
     tables = {}

@@ -45,6 +45,10 @@ class Run:
 
 
 def read_metrics(path: Path) -> list[dict]:
+    members = sorted(path.parent.glob("members/seed-*"))
+    if members and not path.exists():  # winner train --seeds: the epochs are the members'
+        raise WinnerError(f"{path.parent}: the run of an ensemble, whose members have the epochs; report one "
+                          f"of them, e.g. winner report {members[0]}")
     text = read_text(path, "metrics file", " (is this a run directory written by 'winner train'?)")
     rows = []
     for number, line in enumerate(text_lines(text), start=1):

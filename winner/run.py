@@ -31,7 +31,7 @@ RESUMABLE = ("train.epochs", "train.patience", "output.run_dir")  # a run direct
 RUN_FILES = ("model-best", "model-last", "metrics.jsonl")  # what a training run keeps in output.run_dir
 
 
-def _meta(cfg, objective, evaluation: DevResult) -> dict:
+def model_meta(cfg, objective, evaluation: DevResult) -> dict:
     """meta.json of a model: objective, types, each type's threshold, and the dev scores at them;
     dev_file, the dev set's absolute path, so that `winner report` finds it from any directory."""
     types = list(objective.types)
@@ -263,7 +263,7 @@ def run_training(config_path, overrides, log: Callable[[str], None] = print, res
                     kept = f"{best_dir} keeps epoch {best['epoch']}, the last good model" if best else "no model was saved"
                     raise WinnerError(f"{config_path}: training diverged at epoch {result.epoch} "
                                       f"({result.stop_reason}); {kept}")
-                meta = {**_meta(cfg, objective, result.evaluation), "epoch": result.epoch}
+                meta = {**model_meta(cfg, objective, result.evaluation), "epoch": result.epoch}
                 if result.is_best:
                     checkpoint.save(best_dir, params, featurizer, cfg, meta, texts=prepared.texts)
                 save_last(meta)  # last: the one a resume starts from, so nothing it implies is missing
@@ -281,7 +281,7 @@ def run_training(config_path, overrides, log: Callable[[str], None] = print, res
             bar.clear()
             if progress.step:  # inside an epoch: model-last gets this step's parameters
                 evaluation = evaluate_dev(params, prepared.dev, cfg.model.activation, objective)
-                save_last({**_meta(cfg, objective, evaluation), "epoch": progress.epoch, "step": progress.step,
+                save_last({**model_meta(cfg, objective, evaluation), "epoch": progress.epoch, "step": progress.step,
                            "interrupted": True})
             write_rows()  # exists even when no epoch has finished
             log(f"interrupted after epoch {progress.epoch}" + (f", step {progress.step}" if progress.step else "") +

@@ -32,6 +32,7 @@ class Windows:
     ids: dict[str, np.ndarray]  # feature -> (N, w) int32
     positive: np.ndarray  # (N,) bool
     labels: np.ndarray | None = None  # (N,) class id of each centre token: 0 O, i the i-th entity type
+    soft: np.ndarray | None = None  # (N, C) a teacher's class probabilities, trained on in place of labels
 
     def take(self, rows: np.ndarray) -> dict[str, np.ndarray]:
         return {name: np.take(ids, rows, axis=0) for name, ids in self.ids.items()}

@@ -1,0 +1,330 @@
+"""Ensembles (winner/ensemble.py, winner/members.py): n members merged into one network n times wider.
+
+The merged network's scores must be the mean of the members' (to float32
+rounding) through the plain graph and the fast path, for both objectives;
+its thresholds those picked on dev for that mean; and it must be an ordinary
+model directory for eval, predict, explain, gradcheck and the Python API.
+`winner train CONFIG --seeds` trains the members and keeps what exists.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import winner
+from winner import checkpoint, decode, ensemble, members, model, recipe
+from winner.cli import app
+from winner.ensemble_scoring import EnsembleScorer
+from winner.fastscore import FastScorer
+from winner.selfcheck import run_gradcheck
+from tests.helpers import error_message, snapshot
+
+pytestmark = pytest.mark.usefixtures("in_repo_root")
+
+CONFIG = "configs/default.yaml"
+SMALL = ["train.epochs=2", "model.hidden=12", "features.suffix_dim=4", "features.train_gazetteer=true",
+         "features.other_gazetteer=true"]
+OBJECTIVES = {"max_margin": [], "softmax": ["train.objective=softmax", "data.types=all"]}
+SENTENCE = "Not all museums in Paris are amazing."
+TOLERANCE = 1e-5  # float32 sums in another order
+
+
+def invoke(*args):
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def quiet(_line: str) -> None:
+    pass
+
+
+@pytest.fixture(scope="module", params=list(OBJECTIVES))
+def run(request, in_repo_root, tmp_path_factory):
+    """A run directory trained with --seeds 0,1,2: (run_dir, objective name)."""
+    run_dir = tmp_path_factory.mktemp("ensemble") / "run"
+    members.train_members(CONFIG, [*SMALL, *OBJECTIVES[request.param], f"output.run_dir={run_dir}"], [0, 1, 2],
+                          log=quiet)
+    return run_dir, request.param
+
+
+def loaded_members(run_dir: Path) -> list[checkpoint.LoadedModel]:
+    return [checkpoint.load(members.member_dir(run_dir, seed) / "model-best") for seed in (0, 1, 2)]
+
+
+def dev_windows(loaded: checkpoint.LoadedModel):
+    cfg = loaded.config
+    sentences = recipe.read_conll(cfg.data.dev, cfg.data.scheme, cfg.data.label_map)
+    return recipe.make_dev(loaded.featurizer, sentences, loaded.target, cfg.decode.document_consistency,
+                           loaded.objective.label_types)
+
+
+def assert_close(got: np.ndarray, expected: np.ndarray) -> None:
+    assert got.shape == expected.shape
+    np.testing.assert_array_less(np.abs(got - expected), TOLERANCE * np.maximum(1.0, np.abs(expected)))
+
+
+# --------------------------------------------------------------------------- the merged network
+
+
+@pytest.mark.parametrize("classes", [None, 4])
+def test_merged_parameters_score_the_mean_of_the_members_exactly_in_float64(classes):
+    """Random members in float64 (every table, W, b, u or U): the merged network's output is the
+    mean of theirs to 1e-12, window ids drawn over every row."""
+    rng = np.random.default_rng(7)
+    sizes, width = {"word": 30, "caps": 6, "suffix": 9, "places": 4}, 5
+    dims = {"word": 6, "caps": 3, "suffix": 2, "places": 2}
+
+    def member():
+        tables = {name: rng.normal(size=(sizes[name], dims[name])) for name in sizes}
+        params = model.init_params(tables, width, 7, rng, classes)
+        params.update(W=rng.normal(size=params["W"].shape), b=rng.normal(size=7))
+        out = model.output_key(params)
+        params[out] = rng.normal(size=params[out].shape)
+        return params
+
+    parts = [member() for _ in range(3)]
+    windows = {name: rng.integers(0, size, (50, width)) for name, size in sizes.items()}
+    merged = ensemble.merge_params(parts)
+    expected = np.mean([model.score(p, windows, "tanh") for p in parts], axis=0)
+    np.testing.assert_allclose(model.score(merged, windows, "tanh"), expected, rtol=0, atol=1e-12)
+    assert merged["W"].shape == (21, width * 3 * sum(dims.values()))
+
+
+def test_merged_model_scores_the_mean_through_the_plain_graph_and_the_fast_path(run):
+    run_dir, _ = run
+    parts = loaded_members(run_dir)
+    merged = checkpoint.load(run_dir / "model-best")
+    windows = dev_windows(merged).windows.ids
+    activation = merged.config.model.activation
+    expected = np.mean([model.score(p.params, windows, activation) for p in parts], axis=0)  # (N,) or (N, C)
+    assert_close(model.score(merged.params, windows, activation), expected)
+    assert_close(merged.scorer.score(windows), expected)  # the fast path tagging uses
+    assert merged.params["W"].shape[0] == 3 * parts[0].params["W"].shape[0]
+
+
+def test_thresholds_are_picked_on_dev_for_the_averaged_scores(run):
+    """Each type's threshold: the dev F1-maximising one of the mean of the members' scores (after
+    document consistency), found here from the members' own scores."""
+    run_dir, _ = run
+    parts = loaded_members(run_dir)
+    merged = checkpoint.load(run_dir / "model-best")
+    dev = dev_windows(merged)
+    activation = merged.config.model.activation
+    mean = np.mean([model.score(p.params, dev.windows.ids, activation) for p in parts], axis=0)
+    scores = decode.smooth(merged.objective.types_from_outputs(mean), dev.groups, dev.consistency)
+    labels_at = decode.decide(scores, decode.pick_thresholds(scores, dev.scorers))
+    ours = decode.decide(scores, merged.thresholds)
+    assert [s.f1 for s in decode.score_types(ours, dev.scorers)] == \
+           [s.f1 for s in decode.score_types(labels_at, dev.scorers)]
+    assert merged.meta["ensemble"]["seeds"] == [0, 1, 2]
+    assert merged.thresholds.tolist() != parts[0].thresholds.tolist()  # re-picked, not copied from a member
+
+
+def test_eval_predict_explain_and_the_api_read_the_ensemble(run):
+    run_dir, _ = run
+    best = run_dir / "model-best"
+    result = invoke("eval", best, "data/sample/dev.txt", "--format", "json", "--breakdown")
+    assert result.exit_code == 0, result.stderr
+    scores = json.loads(result.stdout)
+    meta = checkpoint.load(best).meta
+    assert scores["types"][meta["target"]]["f1"] == pytest.approx(meta["dev"]["f1"])  # eval agrees with the pick
+    assert scores["breakdown"]["seen_in_training"] is not None  # the training names came along
+    predicted = invoke("predict", "-m", best, "--format", "json", SENTENCE)
+    assert predicted.exit_code == 0, predicted.stderr
+    assert json.loads(predicted.stdout)["text"] == SENTENCE
+    explained = invoke("explain", "--model", best, "--all", "--format", "json", SENTENCE)
+    assert explained.exit_code == 0, explained.stderr
+    for part in json.loads(explained.stdout)["explanations"]:
+        assert sum(c["contribution"] for c in part["window"]) + part["bias"] == pytest.approx(part["score"], abs=1e-3)
+    nlp = winner.load(best)
+    doc = nlp(SENTENCE)
+    assert len(doc.tokens) == 8 and nlp.labels == tuple(meta["types"])
+
+
+def test_gradients_of_the_merged_network_pass_the_numerical_check(run):
+    run_dir, _ = run
+    check = run_gradcheck(model_dir=run_dir / "model-best", log=quiet)
+    assert check.passed, check.errors
+    assert set(check.errors) >= {"W", "b", "E_word", "E_suffix", "E_seen"}
+
+
+# --------------------------------------------------------------------------- one command: winner train --seeds
+
+
+def test_train_seeds_lays_out_members_and_the_ensemble(run):
+    run_dir, objective = run
+    for seed in (0, 1, 2):
+        member = checkpoint.load(members.member_dir(run_dir, seed) / "model-best")
+        assert member.config.train.seed == seed and member.objective_name == objective
+        assert (members.member_dir(run_dir, seed) / "metrics.jsonl").is_file()
+    assert sorted(p.name for p in run_dir.iterdir()) == ["members", "model-best"]
+
+
+def test_a_run_directory_holding_an_ensemble_is_refused_then_resumed_keeping_every_file(run, tmp_path):
+    run_dir, objective = run
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    before = snapshot(copy)
+    overrides = [*SMALL, *OBJECTIVES[objective], f"output.run_dir={copy}"]
+    refused = invoke("train", CONFIG, *overrides, "--seeds", "0,1,2")
+    assert refused.exit_code == 1 and "--resume" in refused.stderr.splitlines()[-1]
+    assert snapshot(copy) == before
+    resumed = invoke("train", CONFIG, *overrides, "--seeds", "0,1,2", "--resume")
+    assert resumed.exit_code == 0, resumed.stderr
+    assert resumed.stderr.count("has finished; kept as it is") == 3
+    assert "mean of the members" in resumed.stderr and resumed.stdout.startswith("ensemble of 3 (seeds 0, 1, 2)")
+    after = snapshot(copy)
+    meta_before, meta_after = (json.loads(files.pop("model-best/meta.json")) for files in (before, after))
+    assert after == before  # the same members give the same ensemble, bit for bit
+    for meta in (meta_before, meta_after):
+        del meta["ensemble"]["members"]  # their absolute paths: the copy's now
+    assert meta_after == meta_before
+
+
+def test_resume_trains_a_missing_member_and_continues_an_unfinished_one(tmp_path):
+    run_dir = tmp_path / "run"
+    overrides = [*SMALL, f"output.run_dir={run_dir}"]
+    members.train_members(CONFIG, overrides, [0, 1], log=quiet)
+    first = snapshot(members.member_dir(run_dir, 0))
+    lines = []
+    built = members.train_members(CONFIG, [*overrides[1:], "train.epochs=3"], [0, 1, 2], resume=True, log=lines.append)
+    assert any("seed 0: resuming" in line for line in lines) and any("seed 2: training" in line for line in lines)
+    assert snapshot(members.member_dir(run_dir, 0)) != first  # epoch 3 trained on top of the finished two
+    assert built.seeds == [0, 1, 2] and checkpoint.load(run_dir / "model-best").meta["ensemble"]["size"] == 3
+
+
+def test_seeds_are_read_as_winner_sweep_reads_them():
+    assert members.parse_seeds("0,1,2") == members.parse_seeds("0-2") == [0, 1, 2]
+    assert members.parse_seeds("4, 7") == [4, 7]
+
+
+@pytest.mark.parametrize("seeds, wanted", [("0,0,1", "each seed once"), ("0", "at least 2 seeds"),
+                                           ("0,one", "expected seeds such as 0,1,2 or 0-4")])
+def test_bad_seeds_are_one_line_and_exit_1(tmp_path, seeds, wanted):
+    result = invoke("train", CONFIG, f"output.run_dir={tmp_path / 'run'}", "--seeds", seeds)
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.startswith("error: --seeds") and wanted in result.stderr and result.stderr.count("\n") == 1
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_seed_override_beside_seeds_is_refused(tmp_path):
+    message = error_message(members.train_members, CONFIG, ["train.seed=4", f"output.run_dir={tmp_path}"], [0, 1])
+    assert "train.seed" in message and "--seeds" in message
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning",
+                            "ignore:invalid value encountered:RuntimeWarning")
+def test_a_diverging_member_stops_the_command_and_keeps_the_ensemble_there(run, tmp_path):
+    run_dir, objective = run
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    best = snapshot(copy / "model-best")
+    result = invoke("train", CONFIG, *SMALL, *OBJECTIVES[objective], f"output.run_dir={copy}", "train.lr=1.0e+30",
+                    "--seeds", "0,1,2", "--overwrite")
+    assert result.exit_code == 1 and result.stdout == ""
+    last = result.stderr.splitlines()[-1]
+    assert last.startswith("error: ") and "diverged" in last and "train.lr" in last
+    assert snapshot(copy / "model-best") == best  # the ensemble there is not replaced by a half-trained one
+    assert not (copy / "model-last").exists()
+
+
+# --------------------------------------------------------------------------- winner ensemble: merging models
+
+
+def test_ensemble_command_merges_models_as_train_seeds_does(run, tmp_path):
+    run_dir, _ = run
+    dirs = [members.member_dir(run_dir, seed) / "model-best" for seed in (0, 1, 2)]
+    result = invoke("ensemble", *dirs, "--out", tmp_path / "ens")
+    assert result.exit_code == 0, result.stderr
+    assert "ensemble of 3" in result.stderr and result.stdout.startswith("ensemble of 3 (seeds 0, 1, 2)")
+    ours, theirs = checkpoint.load(tmp_path / "ens"), checkpoint.load(run_dir / "model-best")
+    assert all(np.array_equal(ours.params[k], theirs.params[k]) for k in theirs.params)
+    assert ours.thresholds.tolist() == theirs.thresholds.tolist()
+    again = invoke("ensemble", *dirs, "--out", tmp_path / "ens")  # refused: it exists
+    assert again.exit_code == 1 and "--overwrite" in again.stderr
+    built = winner.build_ensemble(dirs[:2], tmp_path / "ens", overwrite=True, log=quiet)
+    assert built.seeds == [0, 1] and checkpoint.load(tmp_path / "ens").meta["ensemble"]["size"] == 2
+    other = winner.build_ensemble(dirs[:2], tmp_path / "ens", dev="data/sample/train.txt", overwrite=True, log=quiet)
+    meta = checkpoint.load(tmp_path / "ens").meta
+    assert meta["dev_file"].endswith("train.txt") and meta["dev"]["gold"] == other.dev.scores.gold != built.dev.scores.gold
+    missing = invoke("ensemble", *dirs, "--out", tmp_path / "ens2", "--dev", tmp_path / "nope.txt")
+    assert missing.exit_code == 1 and "nope.txt: dev file not found" in missing.stderr
+    assert not (tmp_path / "ens2").exists()
+
+
+def test_models_that_are_not_seeds_of_one_config_are_refused(run, tmp_path):
+    run_dir, _ = run
+    dirs = [members.member_dir(run_dir, seed) / "model-best" for seed in (0, 1)]
+    out = tmp_path / "out"
+    assert "the same model twice" in error_message(ensemble.build, [dirs[0], dirs[0]], out)
+    assert "at least 2 models" in error_message(ensemble.build, dirs[:1], out)
+    assert "is one of the members" in error_message(ensemble.build, dirs, dirs[1], overwrite=True)
+    assert "is an ensemble already" in error_message(ensemble.build, [run_dir / "model-best", dirs[0]], out)
+    other = tmp_path / "other"
+    shutil.copytree(dirs[1], other)
+    text = (other / "config.yaml").read_text().replace("lr: 0.05", "lr: 0.1")
+    (other / "config.yaml").write_text(text)
+    message = error_message(ensemble.build, [dirs[0], other], out)
+    assert "train.lr is 0.1" in message and "train.seed only" in message
+    shutil.copytree(dirs[1], other, dirs_exist_ok=True)
+    words = (other / "vocab.txt").read_text().splitlines()
+    words[3], words[4] = words[4], words[3]  # same size, another id map
+    (other / "vocab.txt").write_text("\n".join(words) + "\n")
+    message = error_message(ensemble.build, [dirs[0], other], out)
+    assert "vocab.txt: differs" in message
+    assert not out.exists()
+
+
+# --------------------------------------------------------------------------- the fast path of a merged network
+
+
+def test_the_ensemble_fast_path_works_out_the_rows_the_whole_w_gives(run):
+    """EnsembleScorer multiplies each member's block alone; FastScorer the whole block-diagonal W."""
+    run_dir, _ = run
+    merged = checkpoint.load(run_dir / "model-best")
+    windows = dev_windows(merged).windows.ids
+    ours = EnsembleScorer(merged.params, "tanh", 5, 3)
+    whole = FastScorer(merged.params, "tanh", 5)
+    assert ours.members  # W is block-diagonal: the members' blocks are used
+    keys = np.unique(whole.keys(windows))
+    assert_close(ours.work_out(keys), whole.work_out(keys))
+    member = loaded_members(run_dir)[0]
+    alone = FastScorer(member.params, "tanh", 5)
+    assert ours.limit == alone.limit  # as many keys as a member's scorer keeps
+    assert ours.chunk * ours.hidden_size <= alone.chunk * alone.hidden_size  # z no larger than a member's
+
+
+def test_a_w_with_entries_off_the_members_blocks_is_scored_through_the_whole_w(run):
+    run_dir, _ = run
+    merged = checkpoint.load(run_dir / "model-best")
+    params = {**merged.params, "W": merged.params["W"].copy()}
+    params["W"][0, -1] = 0.5  # hidden unit 0 (member 0) reads a column of the last member
+    windows = dev_windows(merged).windows.ids
+    ours = EnsembleScorer(params, merged.config.model.activation, 5, 3)
+    assert not ours.members
+    assert_close(ours.score(windows), model.score(params, windows, merged.config.model.activation))
+
+
+@pytest.mark.parametrize("value", [1, 5, "3", None])
+def test_an_ensemble_size_that_does_not_fit_the_model_is_refused_on_load(run, tmp_path, value):
+    run_dir, _ = run
+    copy = tmp_path / "model"
+    shutil.copytree(run_dir / "model-best", copy)
+    meta = json.loads((copy / "meta.json").read_text())
+    meta["ensemble"]["size"] = value
+    (copy / "meta.json").write_text(json.dumps(meta))
+    message = error_message(checkpoint.load, copy)
+    assert "meta.json: 'ensemble' must hold 'size'" in message
+
+
+def test_report_on_an_ensembles_run_names_a_member_to_report(run):
+    run_dir, _ = run
+    result = invoke("report", run_dir)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: ") and f"winner report {run_dir / 'members' / 'seed-0'}" in result.stderr
+    assert invoke("report", members.member_dir(run_dir, 0), "--out", run_dir.parent / "r.png").exit_code == 0

@@ -1,0 +1,268 @@
+"""Tagging many files on Dask (winner/tag_files.py, `winner predict --output-dir`): on a LocalCluster of
+2 worker processes each output is byte for byte what `winner predict --input FILE` prints; outputs that
+exist are skipped; a worker killed mid-run loses no output, and running again completes what is
+missing. Also the errors, and the one line that says how to install the extra."""
+
+from __future__ import annotations
+
+import errno
+import os
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from helpers import error_message
+from winner import tag_files
+from winner.cli import app
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE_DEV = REPO / "data/sample/dev.txt"
+WAIT = 120.0  # seconds: only so that a broken build fails instead of hanging; nothing is timed
+FORMATS = ("inline", "conll", "json")
+
+
+def invoke(*args):
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory) -> Path:
+    run_dir = tmp_path_factory.mktemp("tag-files") / "run"
+    result = invoke("train", REPO / "configs/default.yaml", f"data.train={REPO / 'data/sample/train.txt'}",
+                    f"data.dev={SAMPLE_DEV}", f"output.run_dir={run_dir}", "train.epochs=3", "model.hidden=20",
+                    "decode.document_consistency=0.3")
+    assert result.exit_code == 0, result.output
+    return run_dir / "model-best"
+
+
+def sentences() -> list[str]:
+    """The sample dev set's sentences as raw text lines."""
+    lines, tokens = [], []
+    for line in SAMPLE_DEV.read_text(encoding="utf-8").splitlines():
+        columns = line.split()
+        if columns and columns[0] != "-DOCSTART-":
+            tokens.append(columns[0])
+        elif tokens:
+            lines.append(" ".join(tokens))
+            tokens = []
+    return lines
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    """Raw text files in nested directories, with the byte-level cases predict handles: a byte-order
+    mark, CRLF line ends, bytes that are not UTF-8, no final line end, an empty file, blank lines."""
+    root = tmp_path_factory.mktemp("corpus")
+    text = sentences()
+    files = {
+        "news/a.txt": "\n".join(text[:60]) + "\n",
+        "news/b.txt": "\ufeff" + "\r\n".join(text[60:120]) + "\r\n",
+        "web/deep/c.txt": "\n\n".join(text[120:200]),
+        "web/d.txt": "",
+    }
+    for name, content in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(content.encode("utf-8"))
+    (root / "web/e.txt").write_bytes(b"caf\xe9 in Paris\n" + "\n".join(text[200:260]).encode("utf-8") + b"\n")
+    return root
+
+
+def single(model: Path, source: Path, *options) -> bytes:
+    """What `winner predict --input source` prints."""
+    result = CliRunner().invoke(app, ["predict", "--model", str(model), "--input", str(source), *options])
+    assert result.exit_code == 0, result.output
+    return result.stdout_bytes
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_outputs_are_byte_identical_to_single_file_predict(dask_client, model, corpus, tmp_path, fmt):
+    out = tmp_path / "out"
+    done = tag_files.predict_files(model, [str(corpus / "**" / "*.txt")], out, client=dask_client, format=fmt,
+                                   progress=False)
+    sources = sorted(corpus.rglob("*.txt"))
+    assert (done.tagged, done.skipped, done.failures) == (len(sources), 0, [])
+    extension = tag_files.EXTENSIONS[fmt]
+    written = sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file())
+    assert written == sorted(p.relative_to(corpus).with_suffix(extension) for p in sources)
+    for source in sources:
+        assert (out / source.relative_to(corpus).with_suffix(extension)).read_bytes() == \
+            single(model, source, "--format", fmt), source
+    assert done.tokens == sum(len(line.split("\t")) > 1 for p in sources for line in
+                              single(model, p, "--format", "conll").decode().splitlines())
+    # each worker loaded the model once and kept it for its later tasks
+    cached = dask_client.run(lambda: list(tag_files._MODELS))
+    assert {key for keys in cached.values() for key in keys} == {(str(model), (model / "meta.json").stat().st_mtime_ns)}
+
+
+def test_conll_input_is_byte_identical(dask_client, model, tmp_path):
+    """CoNLL in, CoNLL out with document consistency: each file as `winner predict --input-format conll`."""
+    lines = SAMPLE_DEV.read_text(encoding="utf-8").splitlines(keepends=True)
+    (tmp_path / "in").mkdir()
+    for i, part in enumerate((lines[:900], lines[900:])):
+        (tmp_path / "in" / f"part{i}.conll").write_text("".join(part), encoding="utf-8")
+    done = tag_files.predict_files(model, [str(tmp_path / "in" / "*.conll")], tmp_path / "out", client=dask_client,
+                                   input_format="conll", progress=False)
+    assert (done.tagged, done.failures) == (2, [])
+    for i in range(2):
+        assert (tmp_path / "out" / f"part{i}.conll").read_bytes() == \
+            single(model, tmp_path / "in" / f"part{i}.conll", "--input-format", "conll")
+
+
+def test_cli_on_a_scheduler_then_again_skips_what_is_done(dask_client, model, corpus, tmp_path):
+    out = tmp_path / "out"
+    command = ["predict", "--model", model, "--input", corpus / "news" / "*.txt", "--input", corpus / "web/d.txt",
+               "--input-root", corpus, "--output-dir", out, "--format", "conll",
+               "--scheduler", dask_client.scheduler.address]
+    first = invoke(*command)
+    assert first.exit_code == 0, first.output
+    assert first.stdout.startswith("tagged 3 files")
+    outputs = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in out.rglob("*") if p.is_file()}
+    assert sorted(p.relative_to(out).as_posix() for p in outputs) == ["news/a.conll", "news/b.conll", "web/d.conll"]
+    (out / "news/b.conll").unlink()  # as if its task had not finished
+    again = invoke(*command)
+    assert again.exit_code == 0, again.output
+    assert again.stdout.startswith("tagged 1 file (") and "skipped 2" in again.stdout
+    for path, (mtime, content) in outputs.items():
+        assert path.read_bytes() == content
+        if path.name != "b.conll":
+            assert path.stat().st_mtime_ns == mtime  # not written again
+
+
+def test_a_file_that_fails_is_reported_and_the_others_are_written(dask_client, model, tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in/good.conll").write_text("Paris NNP\n\n", encoding="utf-8")
+    (tmp_path / "in/bad.conll").write_bytes(b"Paris NNP\ncaf\xe9 NN\n")
+    result = invoke("predict", "--model", model, "--input", tmp_path / "in/*.conll", "--input-format", "conll",
+                    "--output-dir", tmp_path / "out", "--scheduler", dask_client.scheduler.address)
+    assert result.exit_code == 1
+    assert f"error: {tmp_path / 'in/bad.conll'}: {tmp_path / 'in/bad.conll'}:2: not valid UTF-8 (byte 0xe9)" \
+        in result.stderr
+    assert "1 of 2 files failed; run the same command again" in result.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["good.conll"]
+
+
+def _reader_waits(fifo: Path) -> int | None:
+    """A write end of the FIFO once a task has opened it for reading (None before)."""
+    try:
+        return os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        if exc.errno != errno.ENXIO:  # ENXIO: no reader yet
+            raise
+        return None
+
+
+def test_a_killed_worker_loses_no_output_and_a_rerun_completes(dask_client, model, corpus, tmp_path):
+    """One input is a FIFO: its task waits on it, with no time limit, until the test has killed the worker
+    running it. With no retry allowed, the run ends with that task (and any other on the dead worker)
+    failed; every output that exists is complete, and the run again writes exactly the missing ones."""
+    sources = tmp_path / "in"
+    sources.mkdir()
+    text = sentences()
+    for i in range(6):
+        (sources / f"f{i}.txt").write_text("\n".join(text[i * 40: (i + 1) * 40]) + "\n", encoding="utf-8")
+    gate_text = "\n".join(text[300:340]) + "\n"
+    (tmp_path / "gate-copy.txt").write_text(gate_text, encoding="utf-8")
+    gate = sources / "gate.txt"
+    os.mkfifo(gate)
+    expected = {f"f{i}.conll": single(model, sources / f"f{i}.txt", "--format", "conll") for i in range(6)}
+    expected["gate.conll"] = single(model, tmp_path / "gate-copy.txt", "--format", "conll")
+    out = tmp_path / "out"
+
+    allowed = dask_client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.allowed_failures)
+    dask_client.run_on_scheduler(lambda dask_scheduler: setattr(dask_scheduler, "allowed_failures", 0))
+    finished: list = []
+    run = threading.Thread(target=lambda: finished.append(tag_files.predict_files(
+        model, [str(sources / "*.txt")], out, client=dask_client, format="conll", progress=False)))
+    writer = None
+    try:
+        run.start()
+        while writer is None and run.is_alive():  # until the gate's task has opened it
+            writer = _reader_waits(gate)
+            threading.Event().wait(0.05)
+        assert writer is not None, "the run ended before its gate task started"
+        holding = [address for address, keys in dask_client.processing().items()
+                   if any(str(key).startswith("tag gate.txt ") for key in keys)]
+        assert len(holding) == 1
+        pid = dask_client.run(os.getpid, workers=holding)[holding[0]]
+        os.kill(pid, 9)
+        run.join(WAIT)
+        assert not run.is_alive()
+    finally:
+        if writer is not None:
+            os.close(writer)
+        dask_client.run_on_scheduler(lambda dask_scheduler: setattr(dask_scheduler, "allowed_failures", allowed))
+        run.join(WAIT)
+    done = finished[0]
+    failed = {Path(source).name for source, _ in done.failures}
+    assert "gate.txt" in failed
+    assert all("KilledWorker" in error for _, error in done.failures)
+    present = {p.name: p.read_bytes() for p in out.iterdir() if not p.name.startswith(".")}
+    assert set(present) == set(expected) - {name.replace(".txt", ".conll") for name in failed}
+    assert all(content == expected[name] for name, content in present.items())  # complete, never half-written
+    stamps = {name: (out / name).stat().st_mtime_ns for name in present}
+
+    gate.unlink()
+    gate.write_text(gate_text, encoding="utf-8")
+    dask_client.wait_for_workers(2, timeout=WAIT)  # the nanny has started a new worker process
+    again = tag_files.predict_files(model, [str(sources / "*.txt")], out, client=dask_client, format="conll",
+                                    progress=False)
+    assert (again.tagged, again.skipped, again.failures) == (len(failed), len(present), [])
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == expected  # no temporary file left either
+    assert all((out / name).stat().st_mtime_ns == stamp for name, stamp in stamps.items())
+
+
+def test_an_output_directory_that_cannot_be_made_is_one_error(model, tmp_path):
+    pytest.importorskip("distributed")
+    (tmp_path / "in.txt").write_text("Paris\n", encoding="utf-8")
+    (tmp_path / "file").write_text("", encoding="utf-8")
+    assert error_message(tag_files.predict_files, model, [str(tmp_path / "in.txt")], tmp_path / "file" / "out") == \
+        f"{tmp_path / 'file' / 'out'}: cannot create the output directory (Not a directory)"
+
+
+def test_planning_errors(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a/x.txt").write_text("x\n", encoding="utf-8")
+    (tmp_path / "a/x.md").write_text("x\n", encoding="utf-8")
+    assert error_message(tag_files.expand, [str(tmp_path / "nothing-*.txt")]) == \
+        f"--input '{tmp_path / 'nothing-*.txt'}': no file matches"
+    assert error_message(tag_files.expand, [str(tmp_path / "a")]).startswith(f"{tmp_path / 'a'}: is a directory")
+    assert error_message(tag_files.expand, [str(tmp_path / "no.txt")]) == f"{tmp_path / 'no.txt'}: input file not found"
+    inputs = tag_files.expand([str(tmp_path / "a/*")])
+    assert error_message(tag_files.plan, inputs, tmp_path / "out", "conll") == \
+        f"{tmp_path / 'a/x.md'} and {tmp_path / 'a/x.txt'}: both would be written to {tmp_path / 'out/x.conll'}"
+    assert error_message(tag_files.plan, inputs[:1], tmp_path, "conll").endswith(f"is inside --output-dir {tmp_path}; "
+                                                                                "tag it into another directory")
+    assert error_message(tag_files.plan, inputs[:1], tmp_path / "out", "conll", tmp_path / "b") == \
+        f"{inputs[0]}: not under --input-root {tmp_path / 'b'}"
+    assert tag_files.plan(inputs[1:], tmp_path / "out", "json", tmp_path) == \
+        [(tmp_path / "a/x.txt", tmp_path / "out/a/x.jsonl")]
+
+
+def test_cli_usage_errors(tmp_path):
+    for args, message in [
+        (["--input", "a.txt", "--input", "b.txt"], "error: predict: 2 --input files need --output-dir DIR"),
+        (["--workers", "2", "Paris"], "error: predict: --workers goes with --output-dir DIR"),
+        (["--output-dir", tmp_path, "Paris"], "error: predict: --output-dir tags the --input files; TEXT 'Paris'"),
+        (["--output-dir", tmp_path], "error: predict: --output-dir needs --input FILE or GLOB"),
+        (["--output-dir", tmp_path, "--input", "x", "--workers", "2", "--scheduler", "tcp://127.0.0.1:1"],
+         "error: predict: --workers starts local processes, --scheduler uses a cluster's; give one"),
+    ]:
+        result = invoke("predict", *args)
+        assert result.exit_code == 1, result.output
+        assert result.stderr.startswith(message) and result.stderr.count("\n") == 1, result.stderr
+
+
+def test_without_the_extra_one_line_says_how_to_install_it(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if not installed: importing it fails
+    result = invoke("predict", "--input", "x.txt", "--output-dir", tmp_path)
+    assert result.exit_code == 1
+    assert result.stderr == "error: winner predict --output-dir needs the Dask extra: pip install 'winner[dask]'\n"
+    result = invoke("sweep", "configs/default.yaml")
+    assert result.exit_code == 1
+    assert result.stderr == "error: winner sweep needs the Dask extra: pip install 'winner[dask]'\n"
+    assert error_message(tag_files.predict_files, "m", ["x"], tmp_path) == \
+        "winner.predict_files needs the Dask extra: pip install 'winner[dask]'"
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,114 @@
+"""What `winner train CONFIG --seeds 0,1,2` does: one training run per seed, then their ensemble.
+
+    RUN_DIR/members/seed-0/   an ordinary run (model-best, model-last, metrics.jsonl) with train.seed 0
+    RUN_DIR/members/seed-1/   ...
+    RUN_DIR/model-best/       the ensemble of the members' model-best (winner.ensemble)
+
+so `winner eval RUN_DIR/model-best` and `winner predict -m RUN_DIR/model-best`
+find the ensemble where they find a single run's model. With --resume a
+finished member is kept as it is, an unfinished one continues where it
+stopped and a missing one is trained; --overwrite trains every member afresh.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Callable
+
+from winner import checkpoint, config as config_module, ensemble, sweeps
+from winner.errors import WinnerError
+from winner.run import RUN_FILES, run_training
+
+MEMBERS = "members"  # RUN_DIR/members/seed-K: one member's run
+
+
+def parse_seeds(text: str) -> list[int]:
+    """'0,1,2' or '0-2' -> [0, 1, 2], as `winner sweep --seeds` reads them (winner.sweeps), and at
+    least two of them; a WinnerError naming the fault otherwise."""
+    seeds = sweeps.parse_seeds(text)
+    if len(seeds) < 2:
+        raise WinnerError(f"--seeds '{text}': an ensemble needs at least 2 seeds")
+    return seeds
+
+
+def member_dir(run_dir, seed: int) -> Path:
+    return Path(run_dir) / MEMBERS / f"seed-{seed}"
+
+
+def finished(run_dir: Path, cfg) -> bool:
+    """Has the run in run_dir stopped for good: all cfg.train.epochs done, or stopped early by patience?
+    (what --resume would refuse to continue; an unreadable state counts as unfinished, and resuming
+    it then names the fault)."""
+    try:
+        state = json.loads((run_dir / "model-last" / "training_state.json").read_text(encoding="utf-8"))
+        epoch, step, since_best = int(state["epoch"]), int(state["step"]), int(state["since_best"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    patience = cfg.train.patience
+    return step == 0 and (epoch >= cfg.train.epochs or bool(patience and since_best >= patience))
+
+
+def _with(overrides, extra: dict):
+    """The user's overrides (strings or a mapping) with `extra` {'section.key': value} after them."""
+    if isinstance(overrides, dict):
+        return {**overrides, **extra}
+    return [*overrides, *(f"{key}={value}" for key, value in extra.items())]
+
+
+def _check_run_dir(run_dir: Path, resume: bool, overwrite: bool) -> None:
+    """An ensemble's run directory is continued (--resume) or replaced (--overwrite), never replaced
+    without a word; a single model's run there is only ever replaced with --overwrite."""
+    if resume and overwrite:
+        raise WinnerError("--resume and --overwrite: give one of them (continue the run, or replace it)")
+    single = [name for name in RUN_FILES[1:] if checkpoint.present(run_dir / name)]
+    members = (run_dir / MEMBERS).is_dir()
+    if single and not overwrite:
+        raise WinnerError(f"{run_dir}: holds a single model's training run ({', '.join(single)}), not an "
+                          f"ensemble's; add --overwrite to replace it, or set another output.run_dir")
+    if (members or checkpoint.present(run_dir / "model-best")) and not (resume or overwrite):
+        raise WinnerError(f"{run_dir}: holds a training run ({MEMBERS if members else 'model-best'}); add --resume "
+                          f"to continue it (finished members are kept), --overwrite to replace it, or set another "
+                          f"output.run_dir")
+
+
+def train_members(config_path, overrides, seeds: list[int], resume: bool = False, overwrite: bool = False,
+                  log: Callable[[str], None] = print) -> ensemble.Ensemble:
+    """Train one member per seed into RUN_DIR/members/seed-K, then merge them into RUN_DIR/model-best.
+
+    config_path: a YAML file or a mapping of sections; overrides: 'section.key=value' strings or a
+    mapping (not train.seed: --seeds sets it). Raises WinnerError for a bad config, a run directory
+    that holds a run (without resume or overwrite), a member that diverged (the members trained so
+    far and any ensemble already in RUN_DIR are kept), or members that cannot be merged.
+    """
+    seeds = list(seeds)
+    if len(set(seeds)) != len(seeds) or len(seeds) < 2:
+        raise WinnerError(f"seeds {seeds}: an ensemble needs at least 2 distinct seeds")
+    given = overrides.keys() if isinstance(overrides, dict) else [o.partition("=")[0] for o in overrides]
+    if "train.seed" in given:
+        raise WinnerError("train.seed: --seeds sets each member's seed; drop the train.seed override")
+    source = "config" if isinstance(config_path, dict) else str(config_path)
+    load = config_module.from_mapping if isinstance(config_path, dict) else config_module.load
+    cfg = load(config_path, overrides)
+    config_module.check_paths(cfg, source)
+    run_dir = Path(cfg.output.run_dir)
+    _check_run_dir(run_dir, resume, overwrite)
+    best_dirs = []
+    for i, seed in enumerate(seeds, start=1):
+        where = member_dir(run_dir, seed)
+        member = _with(overrides, {"train.seed": seed, "output.run_dir": str(where)})
+        if resume and finished(where, load(config_path, member)):
+            log(f"member {i} of {len(seeds)}, seed {seed}: {where} has finished; kept as it is")
+        else:
+            started = resume and checkpoint.present(where / "model-last")
+            log(f"member {i} of {len(seeds)}, seed {seed}: {'resuming' if started else 'training'} {where}")
+            # a member directory with no model-last holds no epoch worth keeping: it starts afresh
+            run_training(config_path, member, log=log, resume=started,
+                         overwrite=overwrite or (resume and not started))
+        best_dirs.append(where / "model-best")
+    if overwrite:  # a single model's run that was here is replaced by the ensemble
+        for name in RUN_FILES[1:]:
+            checkpoint.remove(run_dir / name)
+    built = ensemble.build(best_dirs, run_dir / "model-best", overwrite=True, log=log)
+    log(built.table().rstrip("\n"))
+    return built

@@ -1,0 +1,194 @@
+"""Many trainings: `winner sweep CONFIG... --seeds 0,1,2`, each training one Dask task.
+
+A sweep trains every config with every seed, each as an ordinary run in
+OUT/NAME/seed-K (NAME: the config file's stem), with one BLAS thread per
+task so that the trainings sharing a machine do not fight over its cores, and
+so that a seed gives the same weights as `winner train` with one thread. When
+a training ends, its row (dev scores of model-best, wall time, throughput)
+is written to the run directory as sweep-result.json; a sweep run again
+skips the runs that have one and trains again those that do not (a killed
+worker's run is started anew). A training that fails is listed with its
+error and the others go on. The rows make one table, printed and written to
+OUT/sweep.tsv and OUT/sweep.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+from winner import distributed
+from winner.errors import WinnerError
+
+RESULT = "sweep-result.json"  # in a run directory: the training finished, and its row
+COLUMNS = ("name", "seed", "dev_f1", "dev_precision", "dev_recall", "epoch", "seconds", "windows_per_s", "run_dir")
+RESERVED = ("train.seed", "output.run_dir")  # set by the sweep for each run
+
+
+@dataclass(frozen=True)
+class Training:
+    """One config of a sweep: its name (the run directories' parent), config file and overrides."""
+
+    name: str
+    config: str
+    overrides: tuple = ()
+
+
+@dataclass
+class SweepResult:
+    """The rows of the finished trainings (one dict each, COLUMNS), in sweep order, and the failed ones
+    as (name, seed, one-line error)."""
+
+    out: Path
+    rows: list = field(default_factory=list)
+    failures: list = field(default_factory=list)
+    skipped: int = 0
+
+
+def trainings(configs: Sequence, overrides: Sequence[str] = ()) -> list[Training]:
+    """Training entries from config paths (named by their stem) or (name, config, overrides) tuples;
+    `overrides` apply to all of them, before each entry's own. A WinnerError for two entries of one
+    name, or an override of what the sweep sets itself."""
+    out, names = [], set()
+    for entry in configs:
+        name, config, own = (Path(entry).stem, entry, ()) if isinstance(entry, (str, os.PathLike)) else entry
+        every = (*overrides, *own)
+        for override in every:
+            if override.partition("=")[0].strip() in RESERVED:
+                raise WinnerError(f"override '{override}': a sweep sets {' and '.join(RESERVED)} itself "
+                                  f"(--seeds, --out)")
+        if not name or "/" in name or name in (".", ".."):
+            raise WinnerError(f"sweep: '{name}' cannot name a directory of runs")
+        if name in names:
+            raise WinnerError(f"sweep: two configs named '{name}' (their runs would share {name}/); rename one")
+        names.add(name)
+        out.append(Training(str(name), os.path.abspath(config), tuple(every)))
+    return out
+
+
+def parse_seeds(text: str) -> list[int]:
+    """'0,1,2' or '0-4' (inclusive) -> the seeds; a WinnerError for anything else."""
+    seeds: list[int] = []
+    for part in text.split(","):
+        low, dash, high = part.strip().partition("-")
+        if not low.isdigit() or (dash and not high.isdigit()):
+            raise WinnerError(f"--seeds '{text}': expected seeds such as 0,1,2 or 0-4")
+        seeds += range(int(low), int(high) + 1) if dash else [int(low)]
+    if len(set(seeds)) != len(seeds) or not seeds:
+        raise WinnerError(f"--seeds '{text}': each seed once")
+    return seeds
+
+
+def train_one(config: str, overrides: tuple, seed: int, run_dir: str, name: str) -> dict:
+    """One task: train `config` with `overrides` and `seed` into run_dir with one BLAS thread, replacing
+    an unfinished run there; returns its row and writes it to run_dir/sweep-result.json. The
+    training's log goes to run_dir/train.log. Runs on a worker."""
+    from threadpoolctl import threadpool_limits
+
+    from winner import checkpoint, run
+
+    run_path = Path(run_dir)
+    run_path.mkdir(parents=True, exist_ok=True)
+    (run_path / RESULT).unlink(missing_ok=True)  # an --overwrite run that fails must not pass for the old one
+    started = time.perf_counter()
+    with threadpool_limits(limits=1, user_api="blas"), open(run_path / "train.log", "w", encoding="utf-8") as log:
+        result = run.run_training(config, [*overrides, f"train.seed={seed}", f"output.run_dir={run_dir}"],
+                                  log=lambda line: print(line, file=log, flush=True), overwrite=True)
+    best = result.best
+    row = {"name": name, "seed": seed, "dev_f1": best["dev_f1"], "dev_precision": best["dev_precision"],
+           "dev_recall": best["dev_recall"], "epoch": best["epoch"], "seconds": round(time.perf_counter() - started, 3),
+           "windows_per_s": round(statistics.mean(r["windows_per_s"] for r in result.rows), 1), "run_dir": run_dir}
+    checkpoint.write_atomic(run_path / RESULT, json.dumps(row) + "\n")
+    return row
+
+
+def _check(entry: Training, seed: int, run_dir: Path) -> None:
+    """The config's errors (unknown keys, missing data files) once, here, before any task starts."""
+    from winner import config as config_module
+
+    cfg = config_module.load(entry.config, [*entry.overrides, f"train.seed={seed}", f"output.run_dir={run_dir}"])
+    config_module.check_paths(cfg, entry.config)
+
+
+def sweep(configs: Sequence, seeds: Sequence[int] = (0,), out="runs/sweep", overrides: Sequence[str] = (),
+          client=None, workers: int | None = None, scheduler: str | None = None, overwrite: bool = False,
+          progress: bool = True) -> SweepResult:
+    """Train every config with every seed, one Dask task each, into OUT/NAME/seed-K; returns the rows.
+
+    configs: config files (NAME is the file's stem) or (name, config, overrides) tuples; overrides:
+    'section.key=value' for all of them. client: a dask.distributed.Client; None connects to
+    `scheduler` when given, else starts a LocalCluster of `workers` processes (default one per core).
+    Paths in the configs are read by the workers, relative to their working directory. A run that
+    finished (its sweep-result.json exists) is read, not trained again, unless overwrite. Config
+    errors raise WinnerError before any training starts; a training that fails is in the result's
+    failures and the others go on; the table is written to OUT/sweep.tsv and OUT/sweep.json."""
+    distributed.require("winner.sweep")
+    entries, seeds = trainings(configs, overrides), list(seeds)
+    out = Path(os.path.abspath(out))
+    runs = [(entry, seed, out / entry.name / f"seed-{seed}") for entry in entries for seed in seeds]
+    for entry, seed, run_dir in runs:
+        _check(entry, seed, run_dir)
+    rows: dict[int, dict] = {}
+    for i, (_, _, run_dir) in enumerate(runs):
+        if not overwrite and (run_dir / RESULT).is_file():
+            rows[i] = json.loads((run_dir / RESULT).read_text(encoding="utf-8"))
+    result = SweepResult(out, skipped=len(rows))
+    todo = [i for i in range(len(runs)) if i not in rows]
+    calls = [(f"train {runs[i][0].name} seed {runs[i][1]}", train_one,
+              (runs[i][0].config, runs[i][0].overrides, runs[i][1], str(runs[i][2]), runs[i][0].name)) for i in todo]
+    failures: dict[int, str] = {}
+    if calls:
+        if client is not None:
+            _run(client, calls, todo, rows, failures, progress)
+        else:
+            with distributed.client("winner.sweep", workers, scheduler) as local:
+                _run(local, calls, todo, rows, failures, progress)
+    result.rows = [rows[i] for i in sorted(rows)]
+    result.failures = [(runs[i][0].name, runs[i][1], failures[i]) for i in sorted(failures)]
+    write_table(result)
+    return result
+
+
+def _run(dask_client, calls, todo: list[int], rows: dict, failures: dict, progress: bool) -> None:
+    from tqdm import tqdm
+
+    with tqdm(total=len(calls), unit="run", disable=None if progress else True, dynamic_ncols=True) as bar:
+        for outcome in distributed.run(dask_client, calls):
+            index = todo[outcome.index]
+            if outcome.error is None:
+                rows[index] = outcome.result
+            else:
+                failures[index] = outcome.error
+            bar.update(1)
+
+
+def render_text(result: SweepResult) -> str:
+    """The table: one line per run, then each config's mean ± sd dev F1 over its seeds, then failures."""
+    lines = [f"{'config':<24} {'seed':>4} {'dev F1':>7} {'P':>7} {'R':>7} {'epoch':>5} {'seconds':>8} {'windows/s':>10}"]
+    for r in result.rows:
+        lines.append(f"{r['name']:<24} {r['seed']:>4} {r['dev_f1']:>7.4f} {r['dev_precision']:>7.4f} "
+                     f"{r['dev_recall']:>7.4f} {r['epoch']:>5} {r['seconds']:>8.1f} {r['windows_per_s']:>10,.0f}")
+    by_name: dict[str, list[float]] = {}
+    for r in result.rows:
+        by_name.setdefault(r["name"], []).append(r["dev_f1"])
+    for name, f1s in by_name.items():
+        sd = statistics.stdev(f1s) if len(f1s) > 1 else 0.0
+        lines.append(f"{name}: dev F1 {statistics.mean(f1s):.4f} ± {sd:.4f} over {len(f1s)} seed(s)")
+    lines += [f"failed: {name} seed {seed}: {error}" for name, seed, error in result.failures]
+    return "\n".join(lines) + "\n"
+
+
+def write_table(result: SweepResult) -> None:
+    """OUT/sweep.tsv (one row per finished run, COLUMNS) and OUT/sweep.json (rows and failures)."""
+    from winner.checkpoint import write_atomic
+
+    result.out.mkdir(parents=True, exist_ok=True)
+    tsv = ["\t".join(COLUMNS)] + ["\t".join(str(r[c]) for c in COLUMNS) for r in result.rows]
+    write_atomic(result.out / "sweep.tsv", "\n".join(tsv) + "\n")
+    failures = [{"name": n, "seed": s, "error": e} for n, s, e in result.failures]
+    write_atomic(result.out / "sweep.json", json.dumps({"runs": result.rows, "failures": failures}, indent=1) + "\n")

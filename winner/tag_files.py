@@ -1,0 +1,189 @@
+"""Tagging many files: `winner predict --input GLOB --output-dir DIR`, one Dask task per input file.
+
+Each input file gives one output file under the output directory, at the
+input's path relative to the inputs' common directory (or --input-root),
+with the extension of the output format (.txt inline, .conll, .jsonl). A
+task is (model directory, input path, output path, formats) -> tokens; the
+worker loads the model once and keeps it for the tasks after it. The output
+is the very text `winner predict --input FILE` prints (winner.predict_output),
+written to a temporary sibling and renamed into place, so an output file that
+exists is complete: a run skips the inputs whose output exists, and a run
+again after a crash or a killed worker tags only what is missing.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+from winner import distributed
+from winner.errors import WinnerError
+from winner.predict_output import check_formats, file_batches, outputs
+
+EXTENSIONS = {"inline": ".txt", "conll": ".conll", "json": ".jsonl"}
+_MODELS: dict = {}  # in a worker: the model its tasks use, loaded by the first of them
+
+
+@dataclass
+class FilesResult:
+    """What a many-file predict did: files tagged and tokens in them, files skipped because their output
+    existed, and the files that failed as (input path, one-line error)."""
+
+    output_dir: Path
+    tagged: int = 0
+    tokens: int = 0
+    skipped: int = 0
+    failures: list = field(default_factory=list)
+
+
+def expand(patterns: Sequence[str]) -> list[Path]:
+    """The input files: each pattern a file or a glob (** spans directories), sorted, each once.
+    A WinnerError for a pattern that names no file."""
+    found: dict[str, None] = {}
+    for pattern in patterns:
+        if not glob.has_magic(pattern):
+            path = Path(pattern)
+            if path.is_dir():
+                raise WinnerError(f"{pattern}: is a directory, expected an input file (or a glob such as "
+                                  f"'{path / '**' / '*.txt'}')")
+            if not path.exists():
+                raise WinnerError(f"{pattern}: input file not found")
+            found[os.path.abspath(path)] = None
+            continue
+        matches = [m for m in glob.glob(pattern, recursive=True) if not os.path.isdir(m)]  # a named pipe is input too
+        if not matches:
+            raise WinnerError(f"--input '{pattern}': no file matches")
+        found.update((os.path.abspath(m), None) for m in matches)
+    return [Path(p) for p in sorted(found)]
+
+
+def plan(inputs: Sequence[Path], output_dir, fmt: str, input_root=None) -> list[tuple[Path, Path]]:
+    """(input, output) absolute paths: each output under output_dir at the input's path relative to
+    input_root (default: the inputs' deepest common directory), with fmt's extension."""
+    output_dir = Path(os.path.abspath(output_dir))
+    root = Path(os.path.abspath(input_root)) if input_root is not None else \
+        Path(os.path.commonpath([p.parent for p in inputs]))
+    pairs, seen = [], {}
+    for path in inputs:
+        if not path.is_relative_to(root):
+            raise WinnerError(f"{path}: not under --input-root {root}")
+        if path.is_relative_to(output_dir):
+            raise WinnerError(f"{path}: is inside --output-dir {output_dir}; tag it into another directory")
+        relative = path.relative_to(root)
+        output = output_dir / relative.with_name(relative.stem + EXTENSIONS[fmt])
+        if output in seen:
+            raise WinnerError(f"{seen[output]} and {path}: both would be written to {output}")
+        seen[output] = path
+        pairs.append((path, output))
+    return pairs
+
+
+def _model(model_dir: str):
+    """The worker's loaded model for model_dir, loaded by the first task that needs it (again when the
+    directory has been saved anew since)."""
+    from winner import api
+
+    key = (model_dir, os.stat(os.path.join(model_dir, "meta.json")).st_mtime_ns)
+    if key not in _MODELS:
+        _MODELS.clear()  # one model at a time in a worker's memory
+        _MODELS[key] = api.load(model_dir)
+    return _MODELS[key]
+
+
+def _temporary(output: Path) -> Path:
+    """Where a task writes before the rename: hidden, so that a glob of outputs does not take it."""
+    return output.with_name(f".{output.name}.tmp-{os.getpid()}")
+
+
+def tag_file(model_dir: str, source: str, output: str, input_format: str, fmt: str) -> int | None:
+    """One task: tag `source` into `output` as `winner predict --input source` prints it; returns the
+    tokens tagged, or None without writing when the output exists already. Runs on a worker."""
+    output_path = Path(output)
+    if output_path.exists():  # written since the run was planned (a task Dask ran twice)
+        return None
+    model = _model(model_dir)
+    tmp, tokens = _temporary(output_path), 0
+    try:
+        output_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as handle:
+            for text, count in outputs(model, file_batches(source, input_format), input_format, fmt):
+                handle.write(text.encode("utf-8"))
+                tokens += count
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, output_path)
+    except OSError as exc:  # reading the input is a WinnerError already: this is the output's side
+        tmp.unlink(missing_ok=True)
+        raise WinnerError(f"{output}: cannot write the output ({exc.strerror or exc})") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tokens
+
+
+def _clear_leftovers(output: Path) -> None:
+    """Delete temporary files that a killed task left beside `output` (one run per output directory
+    at a time: a running task's file would go too)."""
+    for leftover in output.parent.glob(f".{glob.escape(output.name)}.tmp-*"):
+        leftover.unlink(missing_ok=True)
+
+
+def predict_files(model, inputs: Sequence[str], output_dir, client=None, workers: int | None = None,
+                  scheduler: str | None = None, input_format: str = "text", format: str | None = None, input_root=None,
+                  progress: bool = True) -> FilesResult:
+    """Tag every input file (paths or globs, ** spanning directories) into output_dir, one Dask task per
+    file, each output what `winner predict --input FILE --format FORMAT` prints for its input; inputs
+    whose output exists are skipped.
+
+    model: a model directory or a winner.Model; it, the inputs and output_dir must be at paths the
+    workers can read (output_dir: write). client: a dask.distributed.Client; None connects to
+    `scheduler` (an address) when given, else starts a LocalCluster of `workers` processes (default
+    one per core) for the call. Returns a FilesResult (files, tokens); a file that fails is in its
+    failures and the others go on. Raises WinnerError for a bad model, a pattern that names no
+    file, outputs that would clash, or when Dask is not installed."""
+    from winner import checkpoint
+
+    distributed.require("winner.predict_files")
+    fmt = check_formats(input_format, format)
+    model_dir = os.path.abspath(getattr(model, "path", model))
+    checkpoint.load(model_dir)  # a bad model is one error here, not one per task
+    pairs = plan(expand(inputs), output_dir, fmt, input_root)
+    result = FilesResult(Path(os.path.abspath(output_dir)))
+    try:
+        result.output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WinnerError(f"{result.output_dir}: cannot create the output directory ({exc.strerror or exc})") from None
+    pending = [(source, output) for source, output in pairs if not output.exists()]
+    result.skipped = len(pairs) - len(pending)
+    for _, output in pending:
+        _clear_leftovers(output)
+    if not pending:
+        return result
+    pending.sort(key=lambda pair: -pair[0].stat().st_size)  # largest first: the last tasks to end are short
+    calls = [(f"tag {source.name}", tag_file, (model_dir, str(source), str(output), input_format, fmt))
+             for source, output in pending]
+    if client is not None:
+        _run(client, calls, pending, result, progress)
+        return result
+    with distributed.client("winner.predict_files", workers, scheduler) as local:
+        _run(local, calls, pending, result, progress)
+    return result
+
+
+def _run(dask_client, calls, pending, result: FilesResult, progress: bool) -> None:
+    from tqdm import tqdm
+
+    with tqdm(total=len(calls), unit="file", disable=None if progress else True, dynamic_ncols=True) as bar:
+        for outcome in distributed.run(dask_client, calls):
+            if outcome.error is None and outcome.result is None:
+                result.skipped += 1
+            elif outcome.error is None:
+                result.tagged += 1
+                result.tokens += outcome.result
+            else:
+                result.failures.append((str(pending[outcome.index][0]), outcome.error))
+            bar.update(1)
+            bar.set_postfix(tokens=f"{result.tokens:,}", failed=len(result.failures), refresh=False)
