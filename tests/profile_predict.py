@@ -70,7 +70,7 @@ def main() -> None:
 def scoring_steps(loaded, windows) -> dict[str, float]:
     """Seconds of the fast path's steps in a third pass (the second keeps the keys met twice): finding the
     keys' rows, working out those not kept, and gathering, summing and scoring them."""
-    scorer = FastScorer(loaded.params, loaded.config.model.activation, loaded.featurizer.width)
+    scorer = fresh_scorer(loaded)
     scorer.score(windows)
     scorer.score(windows)
     spent: dict[str, float] = {}
