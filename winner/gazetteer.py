@@ -77,10 +77,9 @@ class Gazetteer:
         whether it begins a longer one. Longer ones are tried only where a
         token and the next begin some name: common words ('the', 'in', ',')
         begin a name, but rarely with the word that follows them, so few
-        tokens reach the Python loop. The classes are
-        written once at the end, longer matches over one-token ones (greedy
-        longest match from the left: a one-token name inside a longer match
-        is INSIDE it).
+        tokens reach the Python loop. The classes are written once at the
+        end, longer matches over one-token ones (greedy longest match from
+        the left: a one-token name inside a longer match is INSIDE it).
         """
         n = len(lower)
         out = np.full(n, NONE, np.int32)  # (N,)
