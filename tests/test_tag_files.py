@@ -259,10 +259,10 @@ def test_without_the_extra_one_line_says_how_to_install_it(tmp_path, monkeypatch
     monkeypatch.setitem(sys.modules, "distributed", None)  # as if not installed: importing it fails
     result = invoke("predict", "--input", "x.txt", "--output-dir", tmp_path)
     assert result.exit_code == 1
-    assert result.stderr == "error: winner predict --output-dir needs the Dask extra: pip install 'winner[dask]'\n"
+    assert result.stderr == "error: winner predict --output-dir needs the Dask extra: pip install -e '.[dask]' in winner's source checkout\n"
     result = invoke("sweep", "configs/default.yaml")
     assert result.exit_code == 1
-    assert result.stderr == "error: winner sweep needs the Dask extra: pip install 'winner[dask]'\n"
+    assert result.stderr == "error: winner sweep needs the Dask extra: pip install -e '.[dask]' in winner's source checkout\n"
     assert error_message(tag_files.predict_files, "m", ["x"], tmp_path) == \
-        "winner.predict_files needs the Dask extra: pip install 'winner[dask]'"
+        "winner.predict_files needs the Dask extra: pip install -e '.[dask]' in winner's source checkout"
     assert list(tmp_path.iterdir()) == []

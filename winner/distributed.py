@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 from winner.errors import WinnerError
 
-INSTALL = "pip install 'winner[dask]'"
+INSTALL = "pip install -e '.[dask]' in winner's source checkout"
 # Local worker processes start without the MALLOC_TRIM_THRESHOLD_=65536 of Dask's default environment
 # (distributed.nanny.pre-spawn-environ; None unsets a variable there). Setting it fixes glibc's mmap
 # threshold at 128 KiB, so every large NumPy temporary is mapped and unmapped anew: `winner train

@@ -7,7 +7,6 @@ that run past a sentence edge are filled with boundary symbols.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from itertools import chain
