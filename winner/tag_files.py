@@ -8,7 +8,10 @@ worker loads the model once and keeps it for the tasks after it. The output
 is the very text `winner predict --input FILE` prints (winner.predict_output),
 written to a temporary sibling and renamed into place, so an output file that
 exists is complete: a run skips the inputs whose output exists, and a run
-again after a crash or a killed worker tags only what is missing.
+again after a crash or a killed worker tags only what is missing. It skips
+them only when the output directory's record (winner.tag_record) says the
+same model and formats made them; a directory the run made is removed again
+when the run writes nothing into it (winner.outdir).
 """
 
 from __future__ import annotations
