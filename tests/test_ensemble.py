@@ -186,6 +186,24 @@ def test_a_run_directory_holding_an_ensemble_is_refused_then_resumed_keeping_eve
     assert meta_after == meta_before
 
 
+@pytest.mark.parametrize("change, saved", [("model.hidden=20", "model.hidden is 20, but {last} has 12"),
+                                           ("train.lr=0.5", "train.lr is 0.5, but {last} has 0.05")])
+def test_resume_refuses_members_trained_with_other_settings_as_a_single_run_does(run, tmp_path, change, saved):
+    """Finished members are kept only if they were trained with the settings given now; otherwise the
+    single run's error, naming the first member's model-last, before anything is trained or rebuilt."""
+    run_dir, objective = run
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    before = snapshot(copy)
+    result = invoke("train", CONFIG, *SMALL, *OBJECTIVES[objective], f"output.run_dir={copy}", change,
+                    "--seeds", "0,1,2", "--resume")
+    assert result.exit_code == 1 and result.stdout == ""
+    last = members.member_dir(copy, 0) / "model-last" / "config.yaml"
+    assert result.stderr.splitlines()[-1] == (f"error: {CONFIG}: {saved.format(last=last)}; a resumed run keeps its "
+                                              f"settings (only train.epochs and train.patience may change)")
+    assert "kept as it is" not in result.stderr and snapshot(copy) == before
+
+
 def test_resume_trains_a_missing_member_and_continues_an_unfinished_one(tmp_path):
     run_dir = tmp_path / "run"
     overrides = [*SMALL, f"output.run_dir={run_dir}"]
@@ -210,6 +228,18 @@ def test_bad_seeds_are_one_line_and_exit_1(tmp_path, seeds, wanted):
     assert result.exit_code == 1 and result.stdout == ""
     assert result.stderr.startswith("error: --seeds") and wanted in result.stderr and result.stderr.count("\n") == 1
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("seeds", [[], ["--seeds", "0,1"]])
+def test_a_run_dir_under_a_file_is_one_line_naming_the_file_before_training(tmp_path, seeds):
+    """A single run and --seeds alike: refused before any training, not a traceback at the first save."""
+    afile = tmp_path / "afile"
+    afile.write_text("kept\n")
+    result = invoke("train", CONFIG, f"output.run_dir={afile / 'run'}", *seeds)
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr == (f"error: {CONFIG}: output.run_dir: cannot write to {afile / 'run'}: {afile} is a file, "
+                             f"not a directory\n")
+    assert afile.read_text() == "kept\n"
 
 
 def test_a_seed_override_beside_seeds_is_refused(tmp_path):
@@ -263,7 +293,7 @@ def test_models_that_are_not_seeds_of_one_config_are_refused(run, tmp_path):
     out = tmp_path / "out"
     assert "the same model twice" in error_message(ensemble.build, [dirs[0], dirs[0]], out)
     assert "at least 2 models" in error_message(ensemble.build, dirs[:1], out)
-    assert "is one of the members" in error_message(ensemble.build, dirs, dirs[1], overwrite=True)
+    assert "is the member" in error_message(ensemble.build, dirs, dirs[1], overwrite=True)
     assert "is an ensemble already" in error_message(ensemble.build, [run_dir / "model-best", dirs[0]], out)
     other = tmp_path / "other"
     shutil.copytree(dirs[1], other)
@@ -278,6 +308,35 @@ def test_models_that_are_not_seeds_of_one_config_are_refused(run, tmp_path):
     message = error_message(ensemble.build, [dirs[0], other], out)
     assert "vocab.txt: differs" in message
     assert not out.exists()
+
+
+@pytest.mark.parametrize("where, relation", [(".", "holds the member"), ("members/seed-2", "holds the member"),
+                                             ("members/seed-1/model-best", "is the member"),
+                                             ("members/seed-1/model-best/../model-best", "is the member"),
+                                             ("members/seed-1/model-best/inner", "is inside the member")])
+def test_an_out_that_is_holds_or_lies_inside_a_member_is_refused_even_with_overwrite(run, tmp_path, where, relation):
+    """--out one level above the members (the run directory) or a member's run would be replaced by the
+    ensemble with --overwrite, deleting the very models it is built from."""
+    run_dir, _ = run
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    before = snapshot(copy)
+    dirs = [members.member_dir(copy, seed) / "model-best" for seed in (1, 2)]
+    result = invoke("ensemble", *dirs, "--out", copy / where, "--overwrite")
+    assert result.exit_code == 1 and result.stdout == "" and result.stderr.count("\n") == 1
+    assert result.stderr.startswith(f"error: --out {copy / where}: {relation} ") and "members/seed-" in result.stderr
+    assert snapshot(copy) == before
+
+
+def test_an_out_under_a_file_is_one_line_naming_the_file(run, tmp_path):
+    run_dir, _ = run
+    afile = tmp_path / "afile"
+    afile.write_text("kept\n")
+    dirs = [members.member_dir(run_dir, seed) / "model-best" for seed in (0, 1)]
+    result = invoke("ensemble", *dirs, "--out", afile / "ens")
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr == f"error: --out: cannot write to {afile / 'ens'}: {afile} is a file, not a directory\n"
+    assert afile.read_text() == "kept\n"
 
 
 # --------------------------------------------------------------------------- the fast path of a merged network

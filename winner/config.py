@@ -316,5 +316,18 @@ def check_paths(config: Config, source: str = "config") -> None:
         raise WinnerError(f"{source}: train.teacher: model directory not found: {config.train.teacher}")
 
 
+def require_same(config: Config, other: Config, allowed, source, other_source, rule: str) -> None:
+    """Raise WinnerError naming the first setting (section.key, in file order) in which `config` (read
+    from `source`) differs from `other` (read from `other_source`), settings in `allowed` aside:
+    'SOURCE: section.key is NEW, but OTHER_SOURCE has OLD; RULE'. Used wherever a saved model's
+    settings must be kept: a resumed run, members of an ensemble."""
+    new, old = config.to_dict(), other.to_dict()
+    for section, values in new.items():
+        for key, value in values.items():
+            if f"{section}.{key}" not in allowed and value != old[section][key]:
+                raise WinnerError(f"{source}: {section}.{key} is {value!r}, but {other_source} has "
+                                  f"{old[section][key]!r}; {rule}")
+
+
 def dump(config: Config) -> str:
     return yaml.safe_dump(config.to_dict(), sort_keys=False)

@@ -22,7 +22,7 @@ from typing import Callable
 import numpy as np
 
 from winner import __version__, checkpoint, config as config_module, decode, recipe
-from winner.errors import WinnerError, lines as text_lines, read_text
+from winner.errors import WinnerError, lines as text_lines, read_text, require_output_dir
 from winner.features import save_featurizer
 from winner.train import DevResult, EpochResult, Progress, evaluate as evaluate_dev, train_epochs
 
@@ -115,6 +115,16 @@ def _read_rows(path: Path, upto: int) -> list[dict]:
     return rows
 
 
+def check_settings(config_path, cfg, last: Path, saved=None) -> None:
+    """Raise WinnerError unless `cfg` (read from config_path) has the settings of the run saved in
+    `last` (a model-last directory; `saved` its Config when loaded already), but for RESUMABLE:
+    a resumed run keeps its settings. The error names the first key that differs and both files."""
+    if saved is None:
+        saved = checkpoint.load(last).config
+    config_module.require_same(cfg, saved, RESUMABLE, config_path, last / "config.yaml",
+                               "a resumed run keeps its settings (only train.epochs and train.patience may change)")
+
+
 def _resume(config_path, cfg, run_dir: Path, prepared, rng: np.random.Generator) -> tuple[Progress, list[dict]]:
     """Restore a run from run_dir/model-last into `prepared` and `rng`; checks everything before
     training writes anything. Returns the progress to continue from and the metrics rows so far."""
@@ -122,13 +132,7 @@ def _resume(config_path, cfg, run_dir: Path, prepared, rng: np.random.Generator)
     if not last.is_dir():
         raise WinnerError(f"{last}: not found, nothing to resume (train without --resume to start a run)")
     loaded = checkpoint.load(last)
-    new, old = cfg.to_dict(), loaded.config.to_dict()
-    for section, values in new.items():
-        for key, value in values.items():
-            if f"{section}.{key}" not in RESUMABLE and value != old[section][key]:
-                raise WinnerError(f"{config_path}: {section}.{key} is {value!r}, but {last / 'config.yaml'} has "
-                                  f"{old[section][key]!r}; a resumed run keeps its settings "
-                                  f"(only train.epochs and train.patience may change)")
+    check_settings(config_path, cfg, last, loaded.config)
     saved = {}
     save_featurizer(prepared.featurizer, last, lambda path, text: saved.__setitem__(path, text))
     for path, text in saved.items():
@@ -211,6 +215,7 @@ def run_training(config_path, overrides, log: Callable[[str], None] = print, res
         cfg = config_module.load(config_path, overrides)
     config_module.check_paths(cfg, str(config_path))
     run_dir = Path(cfg.output.run_dir)
+    require_output_dir(run_dir, f"{config_path}: output.run_dir")
     _refuse_to_replace(run_dir, resume, overwrite)
     rng = np.random.default_rng(cfg.train.seed)
     prepared = recipe.prepare(cfg, rng)
