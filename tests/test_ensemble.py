@@ -204,6 +204,24 @@ def test_resume_refuses_members_trained_with_other_settings_as_a_single_run_does
     assert "kept as it is" not in result.stderr and snapshot(copy) == before
 
 
+def test_a_single_run_into_an_ensembles_run_directory_points_to_seeds(run, tmp_path):
+    """Without --seeds the command cannot continue an ensemble's run: the hint says what can."""
+    run_dir, objective = run
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    before = snapshot(copy)
+    overrides = [*SMALL, *OBJECTIVES[objective], f"output.run_dir={copy}"]
+    refused = invoke("train", CONFIG, *overrides)
+    assert refused.exit_code == 1 and refused.stderr.count("\n") == 1
+    assert refused.stderr.startswith(f"error: {copy}: holds an ensemble's training run (members, model-best); add "
+                                     f"--seeds 0,1,2 --resume to continue it, --overwrite to replace it")
+    resumed = invoke("train", CONFIG, *overrides, "--resume")
+    assert resumed.exit_code == 1 and resumed.stderr.count("\n") == 1
+    assert resumed.stderr.startswith(f"error: {copy}: holds an ensemble's training run") and \
+        resumed.stderr.rstrip().endswith("add --seeds 0,1,2 to the command")
+    assert snapshot(copy) == before
+
+
 def test_resume_trains_a_missing_member_and_continues_an_unfinished_one(tmp_path):
     run_dir = tmp_path / "run"
     overrides = [*SMALL, f"output.run_dir={run_dir}"]

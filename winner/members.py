@@ -20,10 +20,7 @@ from typing import Callable
 
 from winner import checkpoint, config as config_module, ensemble, sweeps
 from winner.errors import WinnerError, require_output_dir
-from winner.run import RUN_FILES, check_settings, run_training
-
-MEMBERS = "members"  # RUN_DIR/members/seed-K: one member's run
-
+from winner.run import MEMBERS, RUN_FILES, check_settings, run_training
 
 def parse_seeds(text: str) -> list[int]:
     """'0,1,2' or '0-2' -> [0, 1, 2], as `winner sweep --seeds` reads them (winner.sweeps), and at

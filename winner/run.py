@@ -29,6 +29,7 @@ from winner.train import DevResult, EpochResult, Progress, evaluate as evaluate_
 # Settings --resume lets differ from the saved config: they do not change what an epoch computes.
 RESUMABLE = ("train.epochs", "train.patience", "output.run_dir")  # a run directory may have been moved
 RUN_FILES = ("model-best", "model-last", "metrics.jsonl")  # what a training run keeps in output.run_dir
+MEMBERS = "members"  # RUN_DIR/members/seed-K: the members' runs of `winner train --seeds` (winner.members)
 
 
 def model_meta(cfg, objective, evaluation: DevResult) -> dict:
@@ -156,15 +157,30 @@ def _resume(config_path, cfg, run_dir: Path, prepared, rng: np.random.Generator)
     return Progress.from_json(state, accumulators), rows
 
 
+def _member_seeds(run_dir: Path) -> str:
+    """'0,1,2': the seeds of the members in RUN_DIR/members (seed-K directories), as --seeds takes them."""
+    seeds = sorted(int(p.name[5:]) for p in (run_dir / MEMBERS).glob("seed-*") if p.name[5:].isdigit())
+    return ",".join(map(str, seeds)) or "0,1,2"
+
+
 def _refuse_to_replace(run_dir: Path, resume: bool, overwrite: bool) -> None:
     """A run directory that holds a run is continued (--resume) or replaced (--overwrite), never
     replaced without a word: its model-best may be the better model. Checked before anything in
-    the directory is touched (a crash-left model counts, see checkpoint.present)."""
+    the directory is touched (a crash-left model counts, see checkpoint.present). An ensemble's
+    run (RUN_DIR/members, winner.members) is continued with --seeds, which the error says."""
     if resume and overwrite:
         raise WinnerError("--resume and --overwrite: give one of them (continue the run, or replace it)")
+    ensemble = (run_dir / MEMBERS).is_dir()
+    if resume and ensemble and not checkpoint.present(run_dir / "model-last"):
+        raise WinnerError(f"{run_dir}: holds an ensemble's training run ({MEMBERS}/), which a single run cannot "
+                          f"resume; add --seeds {_member_seeds(run_dir)} to the command")
     if resume or overwrite:
         return
     found = [name for name in RUN_FILES if checkpoint.present(run_dir / name)]
+    if ensemble:
+        raise WinnerError(f"{run_dir}: holds an ensemble's training run ({', '.join([MEMBERS, *found])}); add "
+                          f"--seeds {_member_seeds(run_dir)} --resume to continue it, --overwrite to replace it, "
+                          f"or set another output.run_dir")
     if found:
         raise WinnerError(f"{run_dir}: holds a training run ({', '.join(found)}); add --resume to continue it, "
                           f"--overwrite to replace it, or set another output.run_dir")
