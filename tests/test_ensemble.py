@@ -153,6 +153,19 @@ def test_gradients_of_the_merged_network_pass_the_numerical_check(run):
     assert set(check.errors) >= {"W", "b", "E_word", "E_suffix", "E_seen"}
 
 
+def test_gradcheck_passes_on_a_fully_trained_ensemble(tmp_path):
+    """configs/default.yaml trained to its end (hidden 10 keeps the check cheap): the mean of three
+    members separates every pair of a batch drawn as training draws it by more than the margin, so
+    the check must find the hard pairs where the hinge's gradients are not 0."""
+    run_dir = tmp_path / "run"
+    members.train_members(CONFIG, ["model.hidden=10", f"output.run_dir={run_dir}"], [0, 1, 2], log=quiet)
+    check = run_gradcheck(model_dir=run_dir / "model-best", log=quiet)
+    assert check.passed, check.errors
+    assert set(check.errors) == {"E_word", "E_caps", "W", "b", "u"}
+    inside = int(check.batch.split("; ")[-1].split(" of ")[0])
+    assert inside >= 1  # at least one hinge pair active: the gradients checked are not all 0
+
+
 # --------------------------------------------------------------------------- one command: winner train --seeds
 
 
