@@ -285,13 +285,16 @@ def test_a_diverging_member_stops_the_command_and_keeps_the_ensemble_there(run, 
     copy = tmp_path / "run"
     shutil.copytree(run_dir, copy)
     best = snapshot(copy / "model-best")
+    later = {seed: snapshot(members.member_dir(copy, seed)) for seed in (1, 2)}
     result = invoke("train", CONFIG, *SMALL, *OBJECTIVES[objective], f"output.run_dir={copy}", "train.lr=1.0e+30",
                     "--seeds", "0,1,2", "--overwrite")
     assert result.exit_code == 1 and result.stdout == ""
     last = result.stderr.splitlines()[-1]
     assert last.startswith("error: ") and "diverged" in last and "train.lr" in last
     assert snapshot(copy / "model-best") == best  # the ensemble there is not replaced by a half-trained one
-    assert not (copy / "model-last").exists()
+    assert "seed 0: training" in result.stderr and "seed 1" not in result.stderr  # stopped at the first member
+    for seed, files in later.items():  # the members not reached are not replaced by --overwrite
+        assert snapshot(members.member_dir(copy, seed)) == files
 
 
 # --------------------------------------------------------------------------- winner ensemble: merging models
