@@ -48,7 +48,8 @@ from winner.train import DevResult, evaluate
 
 
 def merge_params(members: list[dict]) -> dict:
-    """The merged network's parameters from n members' same-keyed params dicts.
+    """The merged network's parameters from n members' same-keyed params dicts (raises nothing: the
+    members are checked by check_members first).
 
     Tables E_f (V_f, d_f) -> (V_f, n d_f); W (H, w d) -> (n H, w n d), block-diagonal
     in the members; b (H,) -> (n H,); u (H,) -> (n H,) / n, or U (C, H) -> (C, n H) / n.
@@ -92,7 +93,9 @@ def _featurizer_files(loaded: checkpoint.LoadedModel, directory: Path) -> dict:
 
 def check_members(members: list[checkpoint.LoadedModel], dirs: list[Path]) -> None:
     """Raise WinnerError unless the members are n >= 2 distinct models of one config that differ in
-    train.seed only (and the settings --resume may change), with the same vocabularies and gazetteers."""
+    train.seed only (and the settings --resume may change), with the same vocabularies and gazetteers.
+    The error names the member at fault: an ensemble already, a train.seed given twice, the first
+    config key that differs (config.require_same) or the featurizer file that differs."""
     if len(members) < 2:
         raise WinnerError(f"an ensemble needs at least 2 models, got {len(members)}")
     first, where = members[0], dirs[0] / "config.yaml"
@@ -117,7 +120,9 @@ def check_members(members: list[checkpoint.LoadedModel], dirs: list[Path]) -> No
 
 def dev_path(loaded: checkpoint.LoadedModel, directory: Path, dev=None) -> Path:
     """The dev file that picks the ensemble's thresholds: `dev`, else the members' data.dev as written,
-    else the absolute path training recorded (meta.json dev_file)."""
+    else the absolute path training recorded (meta.json dev_file). Raises WinnerError when `dev` is
+    given but is not a file ('DEV: dev file not found'), or when neither of the members' paths is
+    one (naming DIRECTORY/config.yaml's data.dev and suggesting --dev)."""
     if dev is not None:
         if not Path(dev).is_file():
             raise WinnerError(f"{dev}: dev file not found")

@@ -39,8 +39,8 @@ def member_dir(run_dir, seed: int) -> Path:
 
 def finished(run_dir: Path, cfg) -> bool:
     """Has the run in run_dir stopped for good: all cfg.train.epochs done, or stopped early by patience?
-    (what --resume would refuse to continue; an unreadable state counts as unfinished, and resuming
-    it then names the fault)."""
+    (what --resume would refuse to continue). Raises nothing: an unreadable state counts as
+    unfinished, and resuming it then names the fault in a WinnerError."""
     try:
         state = json.loads((run_dir / "model-last" / "training_state.json").read_text(encoding="utf-8"))
         epoch, step, since_best = int(state["epoch"]), int(state["step"]), int(state["since_best"])
