@@ -6,10 +6,15 @@ Measures, as medians of several runs on this machine:
   2. the whole-process wall time of `winner train configs/conll2003.yaml`;
   3. tagging raw text from stdin (`winner predict --format conll`), end to end
      on about 200,000 and 800,000 tokens, and the scoring step alone: the
-     fast path (winner.fastscore) beside the plain graph (model.score), run
-     alternately in the same minute, each figure with the plain path's from
-     the same run ("before": the plain graph with the cores as BLAS threads,
-     the default before winner.threads);
+     fast path (winner.fastscore; end to end, also winner.workers' processes)
+     beside the plain graph (model.score), run alternately in the same
+     minute, each figure with the plain path's from the same run ("before":
+     the plain graph with the cores as BLAS threads, the default before
+     winner.threads, every batch in one process; scoring alone, also the
+     plain graph with one BLAS thread, today's default); scoring alone is
+     measured once the fast path's cache holds the text's keys (the third
+     and fourth passes over the windows: it keeps a key the second time it
+     meets it), with the first two passes shown;
   4. the start-up cost of `winner predict "one sentence"` against
      `python -c "import numpy, typer, yaml"`;
   5. the peak memory of `winner train configs/conll2003.yaml`;
@@ -140,11 +145,13 @@ def raw_text(tokens_wanted: int) -> Path:
     return path
 
 
-# `winner` with tagging's scores from the plain graph, as before winner.fastscore
+# `winner` as tagging ran before winner.fastscore and winner.workers: scores from the plain graph, every
+# batch in the one process
 PLAIN = """
 import sys
-from winner import fastscore, model
+from winner import fastscore, model, workers
 fastscore.FastScorer.score = lambda self, windows: model.score(self.params, windows, self.activation)
+workers.tag_in_turn = lambda batches, tag, processes, full: map(tag, batches)
 from winner.cli import main
 main()
 """
@@ -176,17 +183,25 @@ def bench_tagging(model_dir: Path, label: str, runs: int, sizes=(200_000,)) -> N
         print(f"3. winner predict --format conll < {tokens:,} tokens, {label}: {tokens / median(ours):,.0f} tokens/s "
               f"end to end ({spread([tokens / t for t in ours])}); before: {tokens / median(theirs):,.0f} "
               f"({spread([tokens / t for t in theirs])}); ratio {median(theirs) / median(ours):.2f}x")
-    rates, first = {"fast": [], "plain": []}, []
-    for i in range(runs):  # one process each, alternately, each with its own default threads
-        for path, env in [("fast", None), ("plain", before_env())][:: 1 if i % 2 == 0 else -1]:
+    # Passes over the same windows in one process: the first (the cache empty, as in a predict process),
+    # the second (the fast path keeps the keys it meets again), then two with the cache filled.
+    rates, first, second = {"fast": [], "plain": [], "plain, 1 thread": []}, [], []
+    one_thread = {**os.environ, **{name: "1" for name in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS")}}
+    jobs = [("fast", "fast", None), ("plain", "plain", before_env()), ("plain, 1 thread", "plain", one_thread)]
+    for i in range(runs):  # one process each, in turn, each with its own default threads
+        for name, path, env in jobs[:: 1 if i % 2 == 0 else -1]:
             measured = [float(r) for r in run([sys.executable, "-c", SCORING, str(model_dir), str(raw_text(sizes[0])),
-                                                "2", path], env=env).stdout.split()]
-            rates[path] += measured[1:]
+                                                "4", path], env=env).stdout.split()]
+            rates[name] += measured[2:]
             first += measured[:1] if path == "fast" else []
-    print(f"   scoring alone (windows -> scores, in process): fast path {median(rates['fast']):,.0f} tokens/s "
-          f"({spread(rates['fast'])}; the first pass of each process, filling the cache: {median(first):,.0f}); "
-          f"before: model.score with {cores()} threads {median(rates['plain']):,.0f} ({spread(rates['plain'])}); "
-          f"ratio {median(rates['fast']) / median(rates['plain']):.2f}x")
+            second += measured[1:2] if path == "fast" else []
+    fast, plain, plain_one = (median(rates[name]) for name in rates)
+    print(f"   scoring alone (windows -> scores, in process, the third and fourth passes): fast path {fast:,.0f} "
+          f"tokens/s ({spread(rates['fast'])}; the first pass of each process, its cache empty: {median(first):,.0f}; "
+          f"the second, keeping the keys met again: {median(second):,.0f}); "
+          f"before: model.score with {cores()} threads {plain:,.0f} ({spread(rates['plain'])}); ratio {fast / plain:.2f}x; "
+          f"model.score with 1 thread (today's default) {plain_one:,.0f} ({spread(rates['plain, 1 thread'])}); "
+          f"ratio {fast / plain_one:.2f}x")
 
 
 SCORING = """
@@ -202,7 +217,7 @@ windows = loaded.featurizer.windows(sentences)
 scorer = FastScorer(loaded.params, loaded.config.model.activation, loaded.featurizer.width)
 plain = lambda w: model.score(loaded.params, w, loaded.config.model.activation)
 score = scorer.score if sys.argv[4] == "fast" else plain
-for _ in range(1 + int(sys.argv[3])):  # the first run fills the fast path's cache, as in a predict process
+for _ in range(int(sys.argv[3])):
     started = time.perf_counter()
     score(windows)
     print(len(windows["word"]) / (time.perf_counter() - started))
@@ -411,8 +426,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3, help="runs per figure (the median is reported)")
     parser.add_argument("--only", choices=["dask"], help="only the Dask figures (7 and 8)")
+    parser.add_argument("--tagging", metavar="MODEL_DIR", type=Path,
+                        help="only figure 3, tagging with this model (e.g. runs/bench/conll2003/model-best)")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
+    if args.tagging:
+        bench_tagging(args.tagging, str(args.tagging), args.runs, sizes=(200_000, 800_000))
+        return
     print(f"winner benchmarks: {os.cpu_count()} cores, Python {sys.version.split()[0]}, medians of {args.runs} runs")
     have_conll = (CONLL / "train.txt").is_file() and (CONLL / "dev.txt").is_file()
     if args.only == "dask":

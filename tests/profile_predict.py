@@ -1,4 +1,4 @@
-"""Where the time of `winner predict --format conll` goes:
+"""Where the time of `winner predict --format conll` goes, and of the fast path's steps:
 `python tests/profile_predict.py MODEL_DIR TEXT_FILE`.
 
 TEXT_FILE holds one sentence per line (`make bench` writes one at
@@ -62,6 +62,34 @@ def main() -> None:
     for name, seconds in spent.items():
         print(f"  {name}: {seconds:.3f} s")
     print(f"  in process, all phases: {total:.3f} s ({tokens / total:,.0f} tokens/s)")
+    print("scoring's steps once its cache holds the text's keys (a third pass of one scorer), µs per token:")
+    for step, seconds in scoring_steps(loaded, windows).items():
+        print(f"  {step}: {1e6 * seconds / tokens:.3f}")
+
+
+def scoring_steps(loaded, windows) -> dict[str, float]:
+    """Seconds of the fast path's steps in a third pass (the second keeps the keys met twice): finding the
+    keys' rows, working out those not kept, and gathering, summing and scoring them."""
+    scorer = fresh_scorer(loaded)
+    scorer.score(windows)
+    scorer.score(windows)
+    spent: dict[str, float] = {}
+    scorer.keys = timed(scorer.keys, spent, "keys and their slots (hash map)")
+    scorer.known.find = timed(scorer.known.find, spent, "keys and their slots (hash map)")
+    scorer.fill = timed(scorer.fill, spent, "rows of keys not kept (past the cache's room)")
+    scorer._sum_and_score = timed(scorer._sum_and_score, spent, "gathering and summing rows, f and the output layer")
+    scorer.score(windows)
+    return spent
+
+
+def timed(fn, spent: dict, step: str):
+    """fn, adding the seconds of every call to spent[step]."""
+    def run(*args):
+        started = time.perf_counter()
+        result = fn(*args)
+        spent[step] = spent.get(step, 0.0) + time.perf_counter() - started
+        return result
+    return run
 
 
 def fresh_scorer(loaded: checkpoint.LoadedModel):

@@ -130,6 +130,36 @@ def test_scoring_in_pieces_equals_scoring_at_once(sample_model, sample_dev):
     assert_close(np.concatenate(pieces), plain(sample_model, windows))
 
 
+def random_windows(loaded, count: int, seed: int = 0) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return {name: rng.integers(0, size, (count, loaded.featurizer.width)).astype(np.int32)
+            for name, size in loaded.featurizer.sizes().items()}
+
+
+def test_a_key_met_once_takes_no_room_until_it_is_met_again(sample_model):
+    """Random windows: almost every key in one window only. The first pass keeps none of them; the second
+    meets them again and keeps them all, and scores as the first did."""
+    windows = random_windows(sample_model, 2000)
+    scorer = fast(sample_model)
+    first = scorer.score(windows)
+    assert len(scorer.known) == 0
+    second = scorer.score(windows)
+    assert len(scorer.known) == len(np.unique(scorer.keys(windows)))
+    assert_close(first, plain(sample_model, windows))
+    assert_close(second, first)
+
+
+def test_a_word_met_twice_in_a_batch_is_kept_at_once(sample_model):
+    windows = random_windows(sample_model, 200)
+    twice = {name: np.concatenate([ids, ids[:1]]) for name, ids in windows.items()}  # window 0 again
+    scorer = fast(sample_model)
+    scorer.score(twice)
+    assert len(scorer.known) == 0  # each key of window 0 is in 2 windows of the batch: no more than w
+    token = {name: np.repeat(ids[:1, 2:3], 6, axis=0).repeat(5, axis=1) for name, ids in windows.items()}
+    scorer.score(token)  # one key at every position of 6 windows: 30 > w
+    assert len(scorer.known) == 1
+
+
 def test_no_windows(sample_model):
     windows = {name: np.zeros((0, 5), np.int32) for name in sample_model.featurizer.sizes()}
     assert fast(sample_model).score(windows).shape == plain(sample_model, windows).shape == (0,)
@@ -168,6 +198,6 @@ def test_negative_control_a_wrong_row_is_caught(sample_model, sample_dev):
     windows = sample_dev.windows.ids
     scorer = fast(sample_model)
     scorer.score(windows)
-    scorer.rows[: scorer.width] += 1e-3  # the first key met: its rows at every position
+    scorer.rows[0] += 1e-3  # the first key kept: its rows at every position
     with pytest.raises(AssertionError):
         assert_close(scorer.score(windows), plain(sample_model, windows))

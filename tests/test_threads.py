@@ -76,3 +76,27 @@ def test_configure_writes_every_variable():
     environ = {"OMP_NUM_THREADS": "2"}
     assert threads.configure(None, environ) == 2
     assert environ == {name: "2" for name in VARIABLES}
+
+
+def test_tagging_takes_the_users_count_else_every_core(monkeypatch):
+    """winner.threads.for_tagging(): the count given to configure() (--threads, or a variable), else the
+    cores, never the BLAS default of 1; before configure() has run, the environment's count."""
+    monkeypatch.setattr(threads, "_configured", [])
+    monkeypatch.setattr(threads, "cores", lambda: 6)
+    for name in VARIABLES + ("WINNER_THREADS",):
+        monkeypatch.delenv(name, raising=False)
+    assert threads.for_tagging() == 6
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert threads.for_tagging() == 3
+    environ = {}
+    assert threads.configure(None, environ) == 1 and environ["OPENBLAS_NUM_THREADS"] == "1"
+    assert threads.for_tagging() == 6  # configure() wrote 1 for BLAS; the user gave no count
+    threads.configure(2, {})
+    assert threads.for_tagging() == 2
+    threads.configure(None, {"MKL_NUM_THREADS": "4"})
+    assert threads.for_tagging() == 4
+
+
+def test_the_cores_are_those_this_process_may_run_on():
+    expected = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    assert threads.cores() == expected >= 1

@@ -42,7 +42,8 @@ def options(
     threads: Optional[int] = typer.Option(
         None, "--threads", envvar="WINNER_THREADS", min=1,
         help="BLAS threads for the matrix products (default: OPENBLAS_NUM_THREADS, MKL_NUM_THREADS or "
-             "OMP_NUM_THREADS if set, else 1)."),
+             "OMP_NUM_THREADS if set, else 1), and processes for tagging large input (default: the same "
+             "variables if set, else every core)."),
     version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
                                  help="Print winner's version and exit."),
 ):
@@ -247,7 +248,7 @@ def predict(
 ):
     """Tag text: a token whose window scores above the model's threshold is an entity (with several
     types, of the likeliest type that clears its threshold)."""
-    from winner import api, colour, predict_output, stream
+    from winner import api, colour, predict_output, stream, threads
 
     fmt = predict_output.check_formats(input_format.value, format.value if format else None)
     if output_dir is not None:
@@ -269,7 +270,7 @@ def predict(
         batches = stream.text_or_stdin(text)
     # On a terminal the inline marks are coloured; piped, the output is exactly what --output-dir writes.
     in_colour = fmt == "inline" and input_format == InputFormat.text and colour.enabled(sys.stdout)
-    for out, _ in predict_output.outputs(model, batches, input_format.value, fmt, in_colour):
+    for out, _ in predict_output.outputs(model, batches, input_format.value, fmt, in_colour, threads.for_tagging()):
         sys.stdout.write(out)  # written as each batch is done, so a line typed or streamed in is answered at once
         sys.stdout.flush()
 

@@ -12,19 +12,28 @@ ending; the gazetteer classes vary little), and z is a sum of w rows:
 
     z = sum_p R_p[key_p],   R_p[key] = b [p = 0] + sum_f W_{p,f} E_f[id_f]
 
-A key's w rows are worked out the first time the key is met, for all of a
-batch's new keys together: a text's keys follow Zipf's law, so a few
-thousand rows serve most of its tokens. Past `cache_bytes` of rows the keys
-already kept stay, and newer ones are worked out again in every batch that
-meets them (rarer ones, as frequent keys come early), so memory stays bounded
-and a long stream never thrashes the cache.
+A key's w rows are worked out (one matrix product for all of a batch's new
+keys) the first time it is met, and kept once it is met again, in a later
+batch or in more than w windows of this one: a text's keys follow Zipf's
+law, so a few thousand rows serve most of its tokens, while half of its
+distinct keys are words met once, whose rows would only take up memory
+(slow to touch the first time, on some machines) and serve no other window.
+Keys not kept have their rows worked out for their batch only. Past
+`cache_bytes` of rows the keys kept stay and no more are kept, so memory
+stays bounded and a long stream never thrashes the cache. Which slot holds a
+key's rows is found by a hash map (winner.slots), a few numpy passes over
+the batch's keys.
 
-Windows are summed 256 at a time, so that z stays in the CPU cache
+Windows are summed `chunk` at a time, so that z stays in the CPU cache
 through f and the output layer, which stay the model's own
 (model.score_hidden): the path serves any objective whose hidden layer is
-f(W x + b). Training keeps the plain graph; model.score is this path's
-oracle in the tests (equal to float32 rounding: the same sums in another
-order).
+f(W x + b), and any hidden size (an ensemble's concatenated members too).
+It runs on one thread: two threads sharing out a batch (numpy lets go of the
+interpreter lock in its calls) were slower than one, their calls being short
+and their gathers sharing the memory bandwidth; a second core serves a
+second process instead (winner.workers). Training keeps the plain graph;
+model.score is this path's oracle in the tests (equal to float32 rounding:
+the same sums in another order).
 """
 
 from __future__ import annotations
@@ -32,10 +41,11 @@ from __future__ import annotations
 import numpy as np
 
 from winner import model
+from winner.slots import KeySlots
 
 CACHE_BYTES = 128 << 20  # rows kept at most (16,777 keys of a window of 5 and hidden 400)
-BATCH = 4096  # windows whose keys are looked up together
-CHUNK = 256  # windows summed and scored at a time: their z stays in the CPU cache
+BATCH = 8192  # windows whose keys are looked up together
+CHUNK = 128  # windows summed and scored at a time: their z stays in the CPU cache
 
 
 class FastScorer:
@@ -43,7 +53,7 @@ class FastScorer:
 
     params: the model's dict (E_* tables, W (H, D), b (H,), the output
     layer); activation: f's name; width: window positions w. Holds up to
-    about `cache_bytes` of precomputed rows (float32, w * H per key).
+    about `cache_bytes` of precomputed rows (w * H numbers per key).
     Raises ValueError when the tables' ids cannot make one int64 key (more
     than 2^62 combinations; the recipes' tables make about 2^37).
     """
@@ -65,14 +75,15 @@ class FastScorer:
         self.blocks = np.ascontiguousarray(np.concatenate(blocks, axis=2).transpose(1, 2, 0))  # (w, d_key, H)
         self.bias = params["b"]
         self.chunk = CHUNK  # windows summed and scored at a time
-        self.limit = max(1, cache_bytes // (width * H * 4))
-        self.known = np.zeros(0, np.int64)  # (K,) the keys kept, sorted
-        self.known_row = np.zeros(0, np.int64)  # (K,) where each one's rows are
-        # ((limit + w * BATCH) * w, H): key k's row at position p is rows[k * w + p], so one key's w rows
-        # are contiguous, and the windows around a token read them in turn. Past the K kept keys: the
-        # rows of this batch's keys that were not kept. np.empty reserves the memory without
+        self.out_shape = params[model.output_key(params)].shape[:-1]  # () one score, (C,) C logits
+        self.limit = max(1, cache_bytes // (width * H * W.itemsize))
+        self.known = KeySlots(self.limit)  # key -> slot of the keys kept
+        self.met = KeySlots(4 * self.limit)  # keys met in an earlier batch and not kept (their slots unused)
+        # (limit + w * BATCH, w, H): slot k holds its key's row at every position, rows[k, p], so one key's
+        # w rows are contiguous, and the windows around a token read them in turn. Past the kept keys'
+        # slots: the rows of a batch's keys that were not kept. np.empty reserves the memory without
         # touching it: only the rows written ever take up memory.
-        self.rows = np.empty(((self.limit + width * BATCH) * width, H), np.float32)
+        self.rows = np.empty((self.limit + width * BATCH, width, H), W.dtype)
 
     def keys(self, windows: dict[str, np.ndarray]) -> np.ndarray:
         """(N, w) int64: the ids of every table at each position as one mixed-radix number."""
@@ -101,43 +112,58 @@ class FastScorer:
         skips the zeros of an ensemble's W)."""
         return x[None] @ self.blocks
 
-    def lookup(self, keys: np.ndarray) -> np.ndarray:
-        """(N, w) index of each key's rows (position 0) in self.rows, working out the keys not kept yet."""
-        distinct, inverse = np.unique(keys, return_inverse=True)
-        at = np.minimum(np.searchsorted(self.known, distinct), max(len(self.known) - 1, 0))
-        kept = self.known[at] == distinct if len(self.known) else np.zeros(len(distinct), bool)
-        found = np.where(kept, self.known_row[at] if len(self.known) else 0, -1)
-        missing = np.flatnonzero(~kept)
-        if missing.size:
-            first, end = len(self.known), len(self.known) + missing.size
-            found[missing] = np.arange(first, end)
-            new_rows = self.work_out(distinct[missing]).reshape(-1, self.hidden_size)  # (M * w, H)
-            self.rows[first * self.width: end * self.width] = new_rows
-            room = missing[: max(0, self.limit - first)]  # keys beyond the limit serve this batch only
-            self.known = np.concatenate([self.known, distinct[room]])
-            self.known_row = np.concatenate([self.known_row, found[room]])
-            order = np.argsort(self.known, kind="stable")
-            self.known, self.known_row = self.known[order], self.known_row[order]
-        return found[inverse].reshape(keys.shape) * self.width
+    def fill(self, keys: np.ndarray, slots: np.ndarray) -> None:
+        """Give every key (N, w) of a batch whose slot (N, w) is -1 (not kept) a slot with its rows. A key is
+        kept, while there is room, once it has been met in two batches or in more than w windows of one
+        (twice as a token): one met once is worked out for its batch only, so that a text's one-off words
+        take no memory."""
+        flat, slot = keys.ravel(), slots.ravel()
+        missing = np.flatnonzero(slot < 0)
+        if not missing.size:
+            return
+        new, inverse, counts = np.unique(flat[missing], return_inverse=True, return_counts=True)
+        met_before = self.met.find(new) >= 0
+        wanted = np.flatnonzero(met_before | (counts > self.width))
+        kept = wanted[np.argsort(-counts[wanted], kind="stable")][: self.limit - len(self.known)]
+        passing = np.ones(len(new), bool)
+        passing[kept] = False
+        passing = np.flatnonzero(passing)  # worked out for this batch only, into the rows past the kept
+        where = np.empty(len(new), np.int64)
+        where[kept] = self.known.add(new[kept])  # the next free slots, in order
+        where[passing] = np.arange(self.limit, self.limit + len(passing))
+        if len(kept):
+            self.rows[where[kept[0]]: where[kept[0]] + len(kept)] = self.work_out(new[kept])
+        self.rows[self.limit: self.limit + len(passing)] = self.work_out(new[passing])
+        slot[missing] = where[inverse.ravel()]
+        first_met = new[passing[~met_before[passing]]]
+        if len(self.met) + len(first_met) > self.met.capacity:  # forget, rather than grow without end
+            self.met = KeySlots(self.met.capacity)
+        self.met.add(first_met[: self.met.capacity])
 
     def score(self, windows: dict[str, np.ndarray]) -> np.ndarray:
         """model.score(params, windows, activation) for windows {feature: (N, w) ids}: s (N,), or
         whatever model.score_hidden gives per window, to float32 rounding."""
         n = len(windows[self.names[0]])
-        z = np.empty((self.chunk, self.hidden_size), np.float32)
-        part = np.empty_like(z)
-        out = []
+        out = np.empty((n, *self.out_shape), self.rows.dtype)
         for first in range(0, n, BATCH):
-            rows = self.lookup(self.keys({k: v[first: first + BATCH] for k, v in windows.items()}))  # (B, w)
-            rows = (rows + np.arange(self.width)).T.copy()  # (w, B): each window's row at position p
-            for start in range(0, rows.shape[1], self.chunk):
-                ids = rows[:, start: start + self.chunk]
-                zc, pc = z[: ids.shape[1]], part[: ids.shape[1]]
-                # mode="clip": the rows are the cache's own; "raise" would gather through a buffer
-                np.take(self.rows, ids[0], axis=0, out=zc, mode="clip")
-                for p in range(1, self.width):
-                    zc += np.take(self.rows, ids[p], axis=0, out=pc, mode="clip")
-                out.append(model.score_hidden(self.params, zc, self.activation))
-        if not out:  # no windows: what the plain path gives
-            return model.score_hidden(self.params, np.zeros((0, self.hidden_size), np.float32), self.activation)
-        return np.concatenate(out)
+            keys = self.keys({name: windows[name][first: first + BATCH] for name in self.names})  # (B, w)
+            slots = self.known.find(keys.ravel()).reshape(keys.shape)  # (B, w), -1: not kept
+            self.fill(keys, slots)
+            self._sum_and_score(slots, out[first: first + BATCH])
+        return out
+
+    def _sum_and_score(self, slots: np.ndarray, out: np.ndarray) -> None:
+        """out (B,) or (B, C) = the output of windows whose keys' rows are in `slots` (B, w): z is the sum of
+        their rows, and f and the output layer are the model's own (model.score_hidden)."""
+        rows = self.rows.reshape(-1, self.hidden_size)  # key k's row at position p is row k * w + p
+        z = np.empty((self.chunk, self.hidden_size), rows.dtype)
+        part = np.empty_like(z)
+        for first in range(0, len(out), self.chunk):
+            last = min(first + self.chunk, len(out))
+            ids = (slots[first: last] * self.width + np.arange(self.width)).T.copy()  # (w, C): rows to sum
+            zc, pc = z[: last - first], part[: last - first]
+            # mode="clip": the rows are the cache's own; "raise" would gather through a buffer
+            np.take(rows, ids[0], axis=0, out=zc, mode="clip")
+            for p in range(1, self.width):
+                zc += np.take(rows, ids[p], axis=0, out=pc, mode="clip")
+            out[first: last] = model.score_hidden(self.params, zc, self.activation)

@@ -18,6 +18,7 @@ Two sources:
 
 from __future__ import annotations
 
+from itertools import repeat
 from pathlib import Path
 from typing import Iterable
 
@@ -30,6 +31,7 @@ from winner.metrics import chunks
 
 CLASSES = ("<boundary>", "none", "begin", "inside")
 BOUNDARY, NONE, BEGIN, INSIDE = range(4)
+SINGLE, FIRST = 1, 2  # Gazetteer.status bits
 
 
 class Gazetteer:
@@ -56,6 +58,10 @@ class Gazetteer:
         for first in self.lengths:
             self.lengths[first] = sorted(set(self.lengths[first]), reverse=True)
         self._set = set(self.names)
+        # what a token may be, in one lookup: SINGLE a name of one token, FIRST the first of a longer one
+        self.status = dict.fromkeys(self.lengths, FIRST)
+        for single in self.singles:
+            self.status[single] = self.status.get(single, 0) | SINGLE
 
     def __len__(self) -> int:
         return len(self.names)
@@ -67,20 +73,22 @@ class Gazetteer:
     def classes_flat(self, lower: list[str], lengths: np.ndarray) -> np.ndarray:
         """classes() of sentences laid end to end: `lower` their lowercased tokens, `lengths` (S,) their lengths.
 
-        Names of one token are found by one set lookup per token. Longer ones
-        are tried only where a token and the next begin some name: common
-        words ('the', 'in', ',') begin a name, but rarely with the word that
-        follows them, so few tokens reach the Python loop. The classes are
-        written once at the end, longer matches over one-token ones (greedy
-        longest match from the left: a one-token name inside a longer match
-        is INSIDE it).
+        One dict lookup per token says whether it is a name of one token and
+        whether it begins a longer one. Longer ones are tried only where a
+        token and the next begin some name: common words ('the', 'in', ',')
+        begin a name, but rarely with the word that follows them, so few
+        tokens reach the Python loop. The classes are written once at the
+        end, longer matches over one-token ones (greedy longest match from
+        the left: a one-token name inside a longer match is INSIDE it).
         """
         n = len(lower)
         out = np.full(n, NONE, np.int32)  # (N,)
-        out[np.fromiter(map(self.singles.__contains__, lower), bool, n)] = BEGIN
-        firsts, names = self.lengths, self._set
-        pairs = map(self.pairs.__contains__, zip(lower, lower[1:]))  # token and next begin a longer name
-        candidates = np.flatnonzero(np.fromiter(pairs, bool, max(n - 1, 0)))
+        status = np.fromiter(map(self.status.get, lower, repeat(0)), np.int8, n)  # (N,)
+        out[(status & SINGLE) > 0] = BEGIN
+        firsts, names, pairs = self.lengths, self._set, self.pairs
+        begins_some = np.flatnonzero(status[:-1] & FIRST).tolist()  # no pair starts at the last token
+        begins_pair = [(lower[i], lower[i + 1]) in pairs for i in begins_some]  # token and next begin a name
+        candidates = np.array(begins_some, np.int64)[np.array(begins_pair, bool)]
         room = np.repeat(np.cumsum(lengths), lengths)[candidates] - candidates  # tokens left in the sentence
         begins, sizes, covered = [], [], 0  # covered: tokens before this index are inside an earlier match
         for i, left in zip(candidates.tolist(), room.tolist()):

@@ -38,19 +38,23 @@ def file_batches(path, input_format: str) -> Iterator[list[str]]:
 
 
 def outputs(model, batches: Iterable[list[str]], input_format: str, fmt: str,
-            in_colour: bool = False) -> Iterator[tuple[str, int]]:
-    """(output text, tokens tagged) for each batch of lines, in order. model: a winner.api.Model.
-    in_colour: inline marks coloured for a terminal (winner.colour), from the JSON records' offsets."""
+            in_colour: bool = False, processes: int = 1) -> Iterator[tuple[str, int]]:
+    """(output text, tokens tagged) for each batch of lines, in order (raw text from several processes, a
+    piece of a batch at a time: the text of a batch's pieces, one after the other, is the batch's). model:
+    a winner.api.Model. in_colour: inline marks coloured for a terminal (winner.colour), from the JSON
+    records' offsets. processes: how many share out raw text that arrives in bulk (winner.workers)."""
     if input_format == "conll":
         from winner.conll_tagging import _kind, tag_stream  # _kind: the tagger's own rule for a token line
 
         for out in tag_stream(model.loaded, batches):
             yield out, sum(1 for line in out.splitlines() if _kind(line) == "token")
         return
-    from winner import colour
+    from winner import colour, workers
     from winner.tagger import render
 
-    for batch in batches:
+    def tag(batch: list[str]) -> tuple[str, int]:
         tagged = model.tag_batch(batch)
         out = render(tagged, "json" if in_colour else fmt)
-        yield ("".join(colour.highlight(out.splitlines())) if in_colour else out), len(tagged.tokens)
+        return ("".join(colour.highlight(out.splitlines())) if in_colour else out), len(tagged.tokens)
+
+    yield from workers.tag_in_turn(batches, tag, processes, full=stream.BATCH_LINES)

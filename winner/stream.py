@@ -26,6 +26,7 @@ from winner import errors
 from winner.errors import BOM
 
 READ_SIZE = 1 << 16  # bytes per os.read
+BATCH_LINES = 4096  # lines a batch holds at most
 
 
 def _ready(fd: int) -> bool:
@@ -53,7 +54,7 @@ def _chunks(stream) -> Iterator[tuple[bytes, bool]]:
         yield data, _ready(fd)
 
 
-def line_batches(stream, limit: int = 4096) -> Iterator[list[str]]:
+def line_batches(stream, limit: int = BATCH_LINES) -> Iterator[list[str]]:
     """The stream's lines without their line ends, in lists of at most `limit`, each handed on as
     soon as no more input is ready. A last line without a line end is a line too."""
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")  # a character cut between reads waits
@@ -80,7 +81,7 @@ def line_batches(stream, limit: int = 4096) -> Iterator[list[str]]:
         lines = lines[limit:]
 
 
-def text_batches(text: str, limit: int = 4096) -> Iterator[list[str]]:
+def text_batches(text: str, limit: int = BATCH_LINES) -> Iterator[list[str]]:
     """The lines of a string, as winner.errors.lines cuts them (a byte-order mark first dropped), in
     lists of at most `limit`; an empty string is one empty line."""
     lines = errors.lines(text.removeprefix(BOM)) or [""]
@@ -88,7 +89,7 @@ def text_batches(text: str, limit: int = 4096) -> Iterator[list[str]]:
         yield lines[start: start + limit]
 
 
-def text_or_stdin(text: str | None, limit: int = 4096) -> Iterator[list[str]]:
+def text_or_stdin(text: str | None, limit: int = BATCH_LINES) -> Iterator[list[str]]:
     """Batches of the lines of a TEXT argument, or of stdin's when TEXT is omitted or '-' (predict, explain)."""
     import sys
 

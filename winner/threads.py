@@ -16,7 +16,12 @@ writes it to all three:
 One thread by default: OpenBLAS threads spin-wait for a core, so with
 another CPU-bound process on the machine two threads made training several
 times slower than one, while on an idle machine two gained little (README,
-Performance). Tagging's fast path (winner.fastscore) hardly uses BLAS.
+Performance).
+
+Tagging hardly uses BLAS, and its processes (winner.workers, which share
+out a large input) never spin-wait: beside a busy process they share a core,
+and lose no more than its share. So tagging takes the count of rule 1 or 2
+when the user gave one, and otherwise every core this process may run on.
 This module imports nothing heavy: the CLI calls it before numpy loads.
 """
 
@@ -35,20 +40,42 @@ def _count(value: str | None) -> int | None:
     return int(first) if first.isascii() and first.isdigit() and int(first) > 0 else None
 
 
-def chosen(threads: int | None, environ: MutableMapping[str, str]) -> int:
-    """The thread count by the rule above: `threads` from --threads, else the user's variables, else 1."""
+def given(threads: int | None, environ: MutableMapping[str, str]) -> int | None:
+    """The count the user gave, by rule 1 or 2 above: `threads` from --threads, else their variables; else None."""
     if threads is not None:
         return threads
     for name in VARIABLES:
         count = _count(environ.get(name))
         if count is not None:
             return count
-    return DEFAULT
+    return None
+
+
+def chosen(threads: int | None, environ: MutableMapping[str, str]) -> int:
+    """The BLAS thread count by the rule above: `threads` from --threads, else the user's variables, else 1."""
+    count = given(threads, environ)
+    return DEFAULT if count is None else count
+
+
+_configured: list[int | None] = []  # the count the user gave when configure() ran (None: none given)
 
 
 def configure(threads: int | None = None, environ: MutableMapping[str, str] = os.environ) -> int:
     """Write the chosen count to every variable in VARIABLES; returns it. Call before numpy is imported."""
+    _configured[:] = [given(threads, environ)]
     count = chosen(threads, environ)
     for name in VARIABLES:
         environ[name] = str(count)
     return count
+
+
+def cores() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def for_tagging() -> int:
+    """Processes for tagging: the count the user gave (to configure(), or in the environment when it has
+    not run), else cores()."""
+    count = _configured[0] if _configured else given(None, os.environ)
+    return cores() if count is None else count
