@@ -350,7 +350,8 @@ def test_models_that_are_not_seeds_of_one_config_are_refused(run, tmp_path):
                                              ("members/seed-1/model-best/inner", "is inside the member")])
 def test_an_out_that_is_holds_or_lies_inside_a_member_is_refused_even_with_overwrite(run, tmp_path, where, relation):
     """--out one level above the members (the run directory) or a member's run would be replaced by the
-    ensemble with --overwrite, deleting the very models it is built from."""
+    ensemble with --overwrite, deleting the very models it is built from. (--out runs/x/members/seed-2
+    is refused by the member check before the model-directory check.)"""
     run_dir, _ = run
     copy = tmp_path / "run"
     shutil.copytree(run_dir, copy)
@@ -360,6 +361,24 @@ def test_an_out_that_is_holds_or_lies_inside_a_member_is_refused_even_with_overw
     assert result.exit_code == 1 and result.stdout == "" and result.stderr.count("\n") == 1
     assert result.stderr.startswith(f"error: --out {copy / where}: {relation} ") and "members/seed-" in result.stderr
     assert snapshot(copy) == before
+
+
+def test_overwrite_replaces_a_model_directory_only_never_a_run_directory(run, tmp_path):
+    """--out a member's run directory (not one of the models merged) with --overwrite: refused, the run kept."""
+    run_dir, _ = run
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    before = snapshot(copy)
+    dirs = [members.member_dir(copy, seed) / "model-best" for seed in (1, 2)]
+    result = invoke("ensemble", *dirs, "--out", members.member_dir(copy, 0), "--overwrite")
+    assert result.exit_code == 1 and result.stdout == "" and result.stderr.count("\n") == 1
+    assert result.stderr.startswith(f"error: --out {members.member_dir(copy, 0)}: is a directory but not a model "
+                                    f"directory (it holds metrics.jsonl, model-best, model-last)")
+    assert snapshot(copy) == before
+    replaced = invoke("ensemble", *dirs, "--out", tmp_path / "ens")
+    assert replaced.exit_code == 0, replaced.stderr
+    again = invoke("ensemble", *dirs, "--out", tmp_path / "ens", "--overwrite")  # a model directory: replaced
+    assert again.exit_code == 0, again.stderr
 
 
 def test_an_out_under_a_file_is_one_line_naming_the_file(run, tmp_path):

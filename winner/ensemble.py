@@ -198,16 +198,20 @@ def build(model_dirs, out, dev=None, overwrite: bool = False, log: Callable[[str
 
     model_dirs: n >= 2 directories of models trained from one config with different
     train.seed; dev: the CoNLL file that picks the ensemble's thresholds (default the
-    members' data.dev). An existing `out` is replaced only with overwrite, and never when it
-    is, holds or lies inside one of the members. Raises WinnerError naming the directory or file at
-    fault: an `out` that is, holds or lies inside a member, exists (without overwrite) or cannot be
-    written; a member that is not a model directory, or differs from the first in more than
+    members' data.dev). An existing `out` is replaced only with overwrite, only when it is a model
+    directory (or empty), and never when it is, holds or lies inside one of the members. Raises WinnerError naming the directory or file at
+    fault: an `out` that is, holds or lies inside a member, exists (without overwrite), is a
+    directory other than a model directory (a run directory, say) or cannot be written; a member that is not a model directory, or differs from the first in more than
     train.seed (check_members); a dev file not found or without the target type.
     """
     dirs, out = [Path(d) for d in model_dirs], Path(out)
     _refuse_member_out(out, dirs)
     if checkpoint.present(out) and not overwrite:
         raise WinnerError(f"{out}: exists; add --overwrite to replace it, or choose another --out")
+    if out.is_dir() and not (out / "meta.json").is_file() and any(out.iterdir()):
+        held = ", ".join(sorted(p.name for p in out.iterdir())[:4])
+        raise WinnerError(f"--out {out}: is a directory but not a model directory (it holds {held}); --overwrite "
+                          f"replaces a model directory only; choose another --out")
     require_output_dir(out, "--out")
     members = [checkpoint.load(d) for d in dirs]
     check_members(members, dirs)
