@@ -304,6 +304,17 @@ def test_dump_then_load_round_trips_the_defaults(tmp_path):
     assert load_text(tmp_path, C.dump(Config())) == Config()
 
 
+def test_dump_leaves_out_keys_null_by_default_and_reads_them_back(tmp_path):
+    """A model saved without a teacher, vectors or gazetteer writes no train.teacher, features.vectors or
+    features.gazetteer, so that a winner older than train.teacher reads it; a set value is written."""
+    text = C.dump(Config())
+    assert "null" not in text and "  teacher:" not in text and "  vectors:" not in text and "  gazetteer:" not in text
+    assert load_text(tmp_path, text) == Config()
+    base = Config()
+    taught = dataclasses.replace(base, train=dataclasses.replace(base.train, objective="softmax", teacher="runs/t"))
+    assert "teacher: runs/t" in C.dump(taught) and load_text(tmp_path, C.dump(taught)) == taught
+
+
 def test_dump_then_load_round_trips_changed_values(tmp_path):
     base = Config()
     config = dataclasses.replace(

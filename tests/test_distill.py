@@ -12,7 +12,7 @@ import pytest
 
 from test_gradients import ACTIVATIONS, TOLERANCE, gate_check
 from test_softmax import C, check_softmax_loss, softmax_problem
-from winner import checkpoint, config as config_module, distill, gates, model, recipe
+from winner import checkpoint, config as config_module, distill, gates, gazetteer, model, recipe
 from winner.run import run_training
 from tests.helpers import error_message
 
@@ -107,3 +107,21 @@ def test_a_teacher_is_refused_unless_both_models_are_softmax_models_of_the_same_
     assert "must be a softmax model" in error_message(distill.load_teacher, max_margin, ("O", "LOC"))
     message = error_message(distill.load_teacher, teacher, ("O", "LOC"))
     assert "has classes O, LOC, MISC, ORG, PER" in message and "the same, in the same order" in message
+
+
+def test_a_teacher_with_another_vocabulary_and_gazetteers_sees_training_text_as_it_saw_it(teacher, tmp_path):
+    """A teacher with a training gazetteer (a student with none) and a vocabulary of words seen twice: its
+    probabilities come through its own featurizer, with the held-out names-seen-in-training classes
+    it was trained with, not the full training gazetteer's matches (which mark every training name)."""
+    other = run_training(CONFIG, [*SOFTMAX, "features.train_gazetteer=true", "features.min_count=2",
+                                  f"output.run_dir={tmp_path / 'teacher'}"], log=lambda _: None).best_dir
+    cfg = config_module.load(CONFIG, [*SOFTMAX, f"train.teacher={other}"])
+    prepared = recipe.prepare(cfg, np.random.default_rng(0))
+    loaded = checkpoint.load(other)
+    assert "seen" in loaded.featurizer.gazetteers and not prepared.featurizer.gazetteers
+    assert len(loaded.featurizer.vocab) != len(prepared.featurizer.vocab)
+    sentences = recipe.read_conll(cfg.data.train, cfg.data.scheme, cfg.data.label_map)
+    held_out = gazetteer.held_out_classes(sentences, cfg.data.target)
+    np.testing.assert_array_equal(prepared.train.soft, distill.soft_targets(loaded, sentences, held_out))
+    full_matches = distill.soft_targets(loaded, sentences, None)
+    assert np.abs(prepared.train.soft - full_matches).max() > 1e-3  # the held-out classes made a difference

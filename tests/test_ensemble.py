@@ -153,6 +153,19 @@ def test_gradients_of_the_merged_network_pass_the_numerical_check(run):
     assert set(check.errors) >= {"W", "b", "E_word", "E_suffix", "E_seen"}
 
 
+def test_gradcheck_passes_on_a_fully_trained_ensemble(tmp_path):
+    """configs/default.yaml trained to its end (hidden 10 keeps the check cheap): the mean of three
+    members separates every pair of a batch drawn as training draws it by more than the margin, so
+    the check must find the hard pairs where the hinge's gradients are not 0."""
+    run_dir = tmp_path / "run"
+    members.train_members(CONFIG, ["model.hidden=10", f"output.run_dir={run_dir}"], [0, 1, 2], log=quiet)
+    check = run_gradcheck(model_dir=run_dir / "model-best", log=quiet)
+    assert check.passed, check.errors
+    assert set(check.errors) == {"E_word", "E_caps", "W", "b", "u"}
+    inside = int(check.batch.split("; ")[-1].split(" of ")[0])
+    assert inside >= 1  # at least one hinge pair active: the gradients checked are not all 0
+
+
 # --------------------------------------------------------------------------- one command: winner train --seeds
 
 
@@ -186,6 +199,42 @@ def test_a_run_directory_holding_an_ensemble_is_refused_then_resumed_keeping_eve
     assert meta_after == meta_before
 
 
+@pytest.mark.parametrize("change, saved", [("model.hidden=20", "model.hidden is 20, but {last} has 12"),
+                                           ("train.lr=0.5", "train.lr is 0.5, but {last} has 0.05")])
+def test_resume_refuses_members_trained_with_other_settings_as_a_single_run_does(run, tmp_path, change, saved):
+    """Finished members are kept only if they were trained with the settings given now; otherwise the
+    single run's error, naming the first member's model-last, before anything is trained or rebuilt."""
+    run_dir, objective = run
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    before = snapshot(copy)
+    result = invoke("train", CONFIG, *SMALL, *OBJECTIVES[objective], f"output.run_dir={copy}", change,
+                    "--seeds", "0,1,2", "--resume")
+    assert result.exit_code == 1 and result.stdout == ""
+    last = members.member_dir(copy, 0) / "model-last" / "config.yaml"
+    assert result.stderr.splitlines()[-1] == (f"error: {CONFIG}: {saved.format(last=last)}; a resumed run keeps its "
+                                              f"settings (only train.epochs and train.patience may change)")
+    assert "kept as it is" not in result.stderr and snapshot(copy) == before
+
+
+def test_a_single_run_into_an_ensembles_run_directory_points_to_seeds(run, tmp_path):
+    """Without --seeds the command cannot continue an ensemble's run: the hint says what can."""
+    run_dir, objective = run
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    before = snapshot(copy)
+    overrides = [*SMALL, *OBJECTIVES[objective], f"output.run_dir={copy}"]
+    refused = invoke("train", CONFIG, *overrides)
+    assert refused.exit_code == 1 and refused.stderr.count("\n") == 1
+    assert refused.stderr.startswith(f"error: {copy}: holds an ensemble's training run (members, model-best); add "
+                                     f"--seeds 0,1,2 --resume to continue it, --overwrite to replace it")
+    resumed = invoke("train", CONFIG, *overrides, "--resume")
+    assert resumed.exit_code == 1 and resumed.stderr.count("\n") == 1
+    assert resumed.stderr.startswith(f"error: {copy}: holds an ensemble's training run") and \
+        resumed.stderr.rstrip().endswith("add --seeds 0,1,2 to the command")
+    assert snapshot(copy) == before
+
+
 def test_resume_trains_a_missing_member_and_continues_an_unfinished_one(tmp_path):
     run_dir = tmp_path / "run"
     overrides = [*SMALL, f"output.run_dir={run_dir}"]
@@ -212,6 +261,18 @@ def test_bad_seeds_are_one_line_and_exit_1(tmp_path, seeds, wanted):
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.parametrize("seeds", [[], ["--seeds", "0,1"]])
+def test_a_run_dir_under_a_file_is_one_line_naming_the_file_before_training(tmp_path, seeds):
+    """A single run and --seeds alike: refused before any training, not a traceback at the first save."""
+    afile = tmp_path / "afile"
+    afile.write_text("kept\n")
+    result = invoke("train", CONFIG, f"output.run_dir={afile / 'run'}", *seeds)
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr == (f"error: {CONFIG}: output.run_dir: cannot write to {afile / 'run'}: {afile} is a file, "
+                             f"not a directory\n")
+    assert afile.read_text() == "kept\n"
+
+
 def test_a_seed_override_beside_seeds_is_refused(tmp_path):
     message = error_message(members.train_members, CONFIG, ["train.seed=4", f"output.run_dir={tmp_path}"], [0, 1])
     assert "train.seed" in message and "--seeds" in message
@@ -224,13 +285,16 @@ def test_a_diverging_member_stops_the_command_and_keeps_the_ensemble_there(run, 
     copy = tmp_path / "run"
     shutil.copytree(run_dir, copy)
     best = snapshot(copy / "model-best")
+    later = {seed: snapshot(members.member_dir(copy, seed)) for seed in (1, 2)}
     result = invoke("train", CONFIG, *SMALL, *OBJECTIVES[objective], f"output.run_dir={copy}", "train.lr=1.0e+30",
                     "--seeds", "0,1,2", "--overwrite")
     assert result.exit_code == 1 and result.stdout == ""
     last = result.stderr.splitlines()[-1]
     assert last.startswith("error: ") and "diverged" in last and "train.lr" in last
     assert snapshot(copy / "model-best") == best  # the ensemble there is not replaced by a half-trained one
-    assert not (copy / "model-last").exists()
+    assert "seed 0: training" in result.stderr and "seed 1" not in result.stderr  # stopped at the first member
+    for seed, files in later.items():  # the members not reached are not replaced by --overwrite
+        assert snapshot(members.member_dir(copy, seed)) == files
 
 
 # --------------------------------------------------------------------------- winner ensemble: merging models
@@ -263,7 +327,7 @@ def test_models_that_are_not_seeds_of_one_config_are_refused(run, tmp_path):
     out = tmp_path / "out"
     assert "the same model twice" in error_message(ensemble.build, [dirs[0], dirs[0]], out)
     assert "at least 2 models" in error_message(ensemble.build, dirs[:1], out)
-    assert "is one of the members" in error_message(ensemble.build, dirs, dirs[1], overwrite=True)
+    assert "is the member" in error_message(ensemble.build, dirs, dirs[1], overwrite=True)
     assert "is an ensemble already" in error_message(ensemble.build, [run_dir / "model-best", dirs[0]], out)
     other = tmp_path / "other"
     shutil.copytree(dirs[1], other)
@@ -278,6 +342,54 @@ def test_models_that_are_not_seeds_of_one_config_are_refused(run, tmp_path):
     message = error_message(ensemble.build, [dirs[0], other], out)
     assert "vocab.txt: differs" in message
     assert not out.exists()
+
+
+@pytest.mark.parametrize("where, relation", [(".", "holds the member"), ("members/seed-2", "holds the member"),
+                                             ("members/seed-1/model-best", "is the member"),
+                                             ("members/seed-1/model-best/../model-best", "is the member"),
+                                             ("members/seed-1/model-best/inner", "is inside the member")])
+def test_an_out_that_is_holds_or_lies_inside_a_member_is_refused_even_with_overwrite(run, tmp_path, where, relation):
+    """--out one level above the members (the run directory) or a member's run would be replaced by the
+    ensemble with --overwrite, deleting the very models it is built from. (--out runs/x/members/seed-2
+    is refused by the member check before the model-directory check.)"""
+    run_dir, _ = run
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    before = snapshot(copy)
+    dirs = [members.member_dir(copy, seed) / "model-best" for seed in (1, 2)]
+    result = invoke("ensemble", *dirs, "--out", copy / where, "--overwrite")
+    assert result.exit_code == 1 and result.stdout == "" and result.stderr.count("\n") == 1
+    assert result.stderr.startswith(f"error: --out {copy / where}: {relation} ") and "members/seed-" in result.stderr
+    assert snapshot(copy) == before
+
+
+def test_overwrite_replaces_a_model_directory_only_never_a_run_directory(run, tmp_path):
+    """--out a member's run directory (not one of the models merged) with --overwrite: refused, the run kept."""
+    run_dir, _ = run
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    before = snapshot(copy)
+    dirs = [members.member_dir(copy, seed) / "model-best" for seed in (1, 2)]
+    result = invoke("ensemble", *dirs, "--out", members.member_dir(copy, 0), "--overwrite")
+    assert result.exit_code == 1 and result.stdout == "" and result.stderr.count("\n") == 1
+    assert result.stderr.startswith(f"error: --out {members.member_dir(copy, 0)}: is a directory but not a model "
+                                    f"directory (it holds metrics.jsonl, model-best, model-last)")
+    assert snapshot(copy) == before
+    replaced = invoke("ensemble", *dirs, "--out", tmp_path / "ens")
+    assert replaced.exit_code == 0, replaced.stderr
+    again = invoke("ensemble", *dirs, "--out", tmp_path / "ens", "--overwrite")  # a model directory: replaced
+    assert again.exit_code == 0, again.stderr
+
+
+def test_an_out_under_a_file_is_one_line_naming_the_file(run, tmp_path):
+    run_dir, _ = run
+    afile = tmp_path / "afile"
+    afile.write_text("kept\n")
+    dirs = [members.member_dir(run_dir, seed) / "model-best" for seed in (0, 1)]
+    result = invoke("ensemble", *dirs, "--out", afile / "ens")
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr == f"error: --out: cannot write to {afile / 'ens'}: {afile} is a file, not a directory\n"
+    assert afile.read_text() == "kept\n"
 
 
 # --------------------------------------------------------------------------- the fast path of a merged network

@@ -330,4 +330,15 @@ def require_same(config: Config, other: Config, allowed, source, other_source, r
 
 
 def dump(config: Config) -> str:
-    return yaml.safe_dump(config.to_dict(), sort_keys=False)
+    """config.yaml text of `config` (a model's saved config), which load() reads back to the same Config.
+
+    A key whose value is null, its default, is left out: load() gives it the same null, and a
+    winner older than the key (train.teacher, say) can still read the models that do not use it,
+    rather than refusing an unknown key in a model of the format it knows.
+    """
+    raw = config.to_dict()
+    for section, values in raw.items():
+        defaults = SECTIONS[section]()
+        for key in [key for key, value in values.items() if value is None and getattr(defaults, key) is None]:
+            del values[key]
+    return yaml.safe_dump(raw, sort_keys=False)

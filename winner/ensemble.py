@@ -37,18 +37,19 @@ from typing import Callable
 
 import numpy as np
 
-from winner import checkpoint, model, recipe
+from winner import checkpoint, config as config_module, model, recipe
 from winner.breakdown import NAMES_FILE
 from winner.corpus import read_conll
 from winner.decode import overall
-from winner.errors import WinnerError
+from winner.errors import WinnerError, require_output_dir
 from winner.features import save_featurizer
 from winner.run import RESUMABLE, model_meta
 from winner.train import DevResult, evaluate
 
 
 def merge_params(members: list[dict]) -> dict:
-    """The merged network's parameters from n members' same-keyed params dicts.
+    """The merged network's parameters from n members' same-keyed params dicts (raises nothing: the
+    members are checked by check_members first).
 
     Tables E_f (V_f, d_f) -> (V_f, n d_f); W (H, w d) -> (n H, w n d), block-diagonal
     in the members; b (H,) -> (n H,); u (H,) -> (n H,) / n, or U (C, H) -> (C, n H) / n.
@@ -92,7 +93,9 @@ def _featurizer_files(loaded: checkpoint.LoadedModel, directory: Path) -> dict:
 
 def check_members(members: list[checkpoint.LoadedModel], dirs: list[Path]) -> None:
     """Raise WinnerError unless the members are n >= 2 distinct models of one config that differ in
-    train.seed only (and the settings --resume may change), with the same vocabularies and gazetteers."""
+    train.seed only (and the settings --resume may change), with the same vocabularies and gazetteers.
+    The error names the member at fault: an ensemble already, a train.seed given twice, the first
+    config key that differs (config.require_same) or the featurizer file that differs."""
     if len(members) < 2:
         raise WinnerError(f"an ensemble needs at least 2 models, got {len(members)}")
     first, where = members[0], dirs[0] / "config.yaml"
@@ -105,12 +108,8 @@ def check_members(members: list[checkpoint.LoadedModel], dirs: list[Path]) -> No
             raise WinnerError(f"{directory}: has train.seed {seed}, as {seeds[seed]} has: the same model twice; "
                               f"members must differ in train.seed")
         seeds[seed] = directory
-        old, new = first.config.to_dict(), loaded.config.to_dict()
-        for section, values in new.items():
-            for key, value in values.items():
-                if f"{section}.{key}" not in (*RESUMABLE, "train.seed") and value != old[section][key]:
-                    raise WinnerError(f"{directory / 'config.yaml'}: {section}.{key} is {value!r}, but {where} has "
-                                      f"{old[section][key]!r}; members differ in train.seed only")
+        config_module.require_same(loaded.config, first.config, (*RESUMABLE, "train.seed"), directory / "config.yaml",
+                                   where, "members differ in train.seed only")
     expected = _featurizer_files(first, dirs[0])
     for loaded, directory in zip(members[1:], dirs[1:]):
         for name, text in _featurizer_files(loaded, directory).items():
@@ -121,7 +120,9 @@ def check_members(members: list[checkpoint.LoadedModel], dirs: list[Path]) -> No
 
 def dev_path(loaded: checkpoint.LoadedModel, directory: Path, dev=None) -> Path:
     """The dev file that picks the ensemble's thresholds: `dev`, else the members' data.dev as written,
-    else the absolute path training recorded (meta.json dev_file)."""
+    else the absolute path training recorded (meta.json dev_file). Raises WinnerError when `dev` is
+    given but is not a file ('DEV: dev file not found'), or when neither of the members' paths is
+    one (naming DIRECTORY/config.yaml's data.dev and suggesting --dev)."""
     if dev is not None:
         if not Path(dev).is_file():
             raise WinnerError(f"{dev}: dev file not found")
@@ -174,19 +175,44 @@ def _cells(values) -> str:
     return "".join(f"{v:>{width}.4f}" for v, width in zip(values, (12, 19)))
 
 
+def _refuse_member_out(out: Path, dirs: list[Path]) -> None:
+    """Raise WinnerError when `out` is a member, holds one or lies inside one: writing the ensemble
+    there would replace (with --overwrite) or change a model it is built from. Paths are compared
+    resolved, so a link or `..` does not hide a member."""
+    target = out.resolve()
+    for directory in dirs:
+        member = directory.resolve()
+        if target == member:
+            relation = "is the member"
+        elif target in member.parents:
+            relation = "holds the member"
+        elif member in target.parents:
+            relation = "is inside the member"
+        else:
+            continue
+        raise WinnerError(f"--out {out}: {relation} {directory}; write the ensemble outside its members")
+
+
 def build(model_dirs, out, dev=None, overwrite: bool = False, log: Callable[[str], None] = lambda _: None) -> Ensemble:
     """Merge trained model directories into one ensemble model directory `out`.
 
     model_dirs: n >= 2 directories of models trained from one config with different
     train.seed; dev: the CoNLL file that picks the ensemble's thresholds (default the
-    members' data.dev). An existing `out` is replaced only with overwrite, and never when it
-    is one of the members. Raises WinnerError naming the directory or file at fault.
+    members' data.dev). An existing `out` is replaced only with overwrite, only when it is a model
+    directory (or empty), and never when it is, holds or lies inside one of the members. Raises WinnerError naming the directory or file at
+    fault: an `out` that is, holds or lies inside a member, exists (without overwrite), is a
+    directory other than a model directory (a run directory, say) or cannot be written; a member that is not a model directory, or differs from the first in more than
+    train.seed (check_members); a dev file not found or without the target type.
     """
     dirs, out = [Path(d) for d in model_dirs], Path(out)
+    _refuse_member_out(out, dirs)
     if checkpoint.present(out) and not overwrite:
         raise WinnerError(f"{out}: exists; add --overwrite to replace it, or choose another --out")
-    if any(out.resolve() == d.resolve() for d in dirs):
-        raise WinnerError(f"{out}: is one of the members; write the ensemble elsewhere")
+    if out.is_dir() and not (out / "meta.json").is_file() and any(out.iterdir()):
+        held = ", ".join(sorted(p.name for p in out.iterdir())[:4])
+        raise WinnerError(f"--out {out}: is a directory but not a model directory (it holds {held}); --overwrite "
+                          f"replaces a model directory only; choose another --out")
+    require_output_dir(out, "--out")
     members = [checkpoint.load(d) for d in dirs]
     check_members(members, dirs)
     first = members[0]

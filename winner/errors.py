@@ -1,9 +1,11 @@
-"""The one exception type users see, and the reading of user files that raises it.
+"""The one exception type users see, and the reading of user files (and checking of output
+directories) that raises it.
 
 The CLI prints a WinnerError's message as a single line.
 """
 
 import contextlib
+import os
 from pathlib import Path
 
 
@@ -58,6 +60,21 @@ def decode(data: bytes, path) -> str:
 def read_text(path, what: str = "file", hint: str = "") -> str:
     """Every text file winner reads from a user goes through here, so that no read ends in a traceback."""
     return decode(read_bytes(path, what, hint), path)
+
+
+def require_output_dir(path, what: str) -> None:
+    """Raise WinnerError unless directory `path` exists or can be created and written to, checked
+    before any work whose results it would hold: '<what>: cannot write to PATH: PART is a file'
+    (a file where a directory must be) or 'PART is not writable'. `what` names the setting, e.g.
+    'configs/a.yaml: output.run_dir' or '--out'."""
+    path = Path(path)
+    existing = next((p for p in (path, *path.parents) if p.exists()), None)  # exists() is False under a file
+    if existing is None:
+        return
+    if not existing.is_dir():
+        raise WinnerError(f"{what}: cannot write to {path}: {existing} is a file, not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise WinnerError(f"{what}: cannot write to {path}: {existing} is not writable")
 
 
 # The rule for lines, in every file and stream winner reads: a line ends at \n (a \r just before it

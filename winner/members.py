@@ -7,7 +7,9 @@
 so `winner eval RUN_DIR/model-best` and `winner predict -m RUN_DIR/model-best`
 find the ensemble where they find a single run's model. With --resume a
 finished member is kept as it is, an unfinished one continues where it
-stopped and a missing one is trained; --overwrite trains every member afresh.
+stopped and a missing one is trained, each started one only if the settings
+given are those it was started with (as for a single run); --overwrite
+trains every member afresh.
 """
 
 from __future__ import annotations
@@ -17,11 +19,8 @@ from pathlib import Path
 from typing import Callable
 
 from winner import checkpoint, config as config_module, ensemble, sweeps
-from winner.errors import WinnerError
-from winner.run import RUN_FILES, run_training
-
-MEMBERS = "members"  # RUN_DIR/members/seed-K: one member's run
-
+from winner.errors import WinnerError, require_output_dir
+from winner.run import MEMBERS, RUN_FILES, check_settings, run_training
 
 def parse_seeds(text: str) -> list[int]:
     """'0,1,2' or '0-2' -> [0, 1, 2], as `winner sweep --seeds` reads them (winner.sweeps), and at
@@ -33,13 +32,15 @@ def parse_seeds(text: str) -> list[int]:
 
 
 def member_dir(run_dir, seed: int) -> Path:
+    """RUN_DIR/members/seed-SEED: where `winner train --seeds` keeps the run of the member with that
+    train.seed (the path only; nothing is checked or created)."""
     return Path(run_dir) / MEMBERS / f"seed-{seed}"
 
 
 def finished(run_dir: Path, cfg) -> bool:
     """Has the run in run_dir stopped for good: all cfg.train.epochs done, or stopped early by patience?
-    (what --resume would refuse to continue; an unreadable state counts as unfinished, and resuming
-    it then names the fault)."""
+    (what --resume would refuse to continue). Raises nothing: an unreadable state counts as
+    unfinished, and resuming it then names the fault in a WinnerError."""
     try:
         state = json.loads((run_dir / "model-last" / "training_state.json").read_text(encoding="utf-8"))
         epoch, step, since_best = int(state["epoch"]), int(state["step"]), int(state["since_best"])
@@ -77,9 +78,13 @@ def train_members(config_path, overrides, seeds: list[int], resume: bool = False
     """Train one member per seed into RUN_DIR/members/seed-K, then merge them into RUN_DIR/model-best.
 
     config_path: a YAML file or a mapping of sections; overrides: 'section.key=value' strings or a
-    mapping (not train.seed: --seeds sets it). Raises WinnerError for a bad config, a run directory
-    that holds a run (without resume or overwrite), a member that diverged (the members trained so
-    far and any ensemble already in RUN_DIR are kept), or members that cannot be merged.
+    mapping (not train.seed: --seeds sets it). With resume, every member started must have the
+    settings it was started with (winner.run.check_settings), checked before any member trains.
+    Raises WinnerError for fewer than 2 or repeated seeds, a train.seed override, a bad config, a
+    run directory that holds a run (without resume or overwrite), a single model's run there
+    (without overwrite), a resumed member whose settings differ (naming the key and its
+    config.yaml), a member that diverged (the members trained so far and any ensemble already in
+    RUN_DIR are kept), or members that cannot be merged.
     """
     seeds = list(seeds)
     if len(set(seeds)) != len(seeds) or len(seeds) < 2:
@@ -92,11 +97,18 @@ def train_members(config_path, overrides, seeds: list[int], resume: bool = False
     cfg = load(config_path, overrides)
     config_module.check_paths(cfg, source)
     run_dir = Path(cfg.output.run_dir)
+    require_output_dir(run_dir, f"{source}: output.run_dir")
     _check_run_dir(run_dir, resume, overwrite)
+    configs = {seed: _with(overrides, {"train.seed": seed, "output.run_dir": str(member_dir(run_dir, seed))})
+               for seed in seeds}
+    if resume:  # every member started keeps its settings, checked before any member trains
+        for seed in seeds:
+            last = member_dir(run_dir, seed) / "model-last"
+            if checkpoint.present(last):
+                check_settings(source, load(config_path, configs[seed]), last)
     best_dirs = []
     for i, seed in enumerate(seeds, start=1):
-        where = member_dir(run_dir, seed)
-        member = _with(overrides, {"train.seed": seed, "output.run_dir": str(where)})
+        where, member = member_dir(run_dir, seed), configs[seed]
         if resume and finished(where, load(config_path, member)):
             log(f"member {i} of {len(seeds)}, seed {seed}: {where} has finished; kept as it is")
         else:

@@ -22,13 +22,14 @@ from typing import Callable
 import numpy as np
 
 from winner import __version__, checkpoint, config as config_module, decode, recipe
-from winner.errors import WinnerError, lines as text_lines, read_text
+from winner.errors import WinnerError, lines as text_lines, read_text, require_output_dir
 from winner.features import save_featurizer
 from winner.train import DevResult, EpochResult, Progress, evaluate as evaluate_dev, train_epochs
 
 # Settings --resume lets differ from the saved config: they do not change what an epoch computes.
 RESUMABLE = ("train.epochs", "train.patience", "output.run_dir")  # a run directory may have been moved
 RUN_FILES = ("model-best", "model-last", "metrics.jsonl")  # what a training run keeps in output.run_dir
+MEMBERS = "members"  # RUN_DIR/members/seed-K: the members' runs of `winner train --seeds` (winner.members)
 
 
 def model_meta(cfg, objective, evaluation: DevResult) -> dict:
@@ -115,6 +116,16 @@ def _read_rows(path: Path, upto: int) -> list[dict]:
     return rows
 
 
+def check_settings(config_path, cfg, last: Path, saved=None) -> None:
+    """Raise WinnerError unless `cfg` (read from config_path) has the settings of the run saved in
+    `last` (a model-last directory; `saved` its Config when loaded already), but for RESUMABLE:
+    a resumed run keeps its settings. The error names the first key that differs and both files."""
+    if saved is None:
+        saved = checkpoint.load(last).config
+    config_module.require_same(cfg, saved, RESUMABLE, config_path, last / "config.yaml",
+                               "a resumed run keeps its settings (only train.epochs and train.patience may change)")
+
+
 def _resume(config_path, cfg, run_dir: Path, prepared, rng: np.random.Generator) -> tuple[Progress, list[dict]]:
     """Restore a run from run_dir/model-last into `prepared` and `rng`; checks everything before
     training writes anything. Returns the progress to continue from and the metrics rows so far."""
@@ -122,13 +133,7 @@ def _resume(config_path, cfg, run_dir: Path, prepared, rng: np.random.Generator)
     if not last.is_dir():
         raise WinnerError(f"{last}: not found, nothing to resume (train without --resume to start a run)")
     loaded = checkpoint.load(last)
-    new, old = cfg.to_dict(), loaded.config.to_dict()
-    for section, values in new.items():
-        for key, value in values.items():
-            if f"{section}.{key}" not in RESUMABLE and value != old[section][key]:
-                raise WinnerError(f"{config_path}: {section}.{key} is {value!r}, but {last / 'config.yaml'} has "
-                                  f"{old[section][key]!r}; a resumed run keeps its settings "
-                                  f"(only train.epochs and train.patience may change)")
+    check_settings(config_path, cfg, last, loaded.config)
     saved = {}
     save_featurizer(prepared.featurizer, last, lambda path, text: saved.__setitem__(path, text))
     for path, text in saved.items():
@@ -152,15 +157,30 @@ def _resume(config_path, cfg, run_dir: Path, prepared, rng: np.random.Generator)
     return Progress.from_json(state, accumulators), rows
 
 
+def _member_seeds(run_dir: Path) -> str:
+    """'0,1,2': the seeds of the members in RUN_DIR/members (seed-K directories), as --seeds takes them."""
+    seeds = sorted(int(p.name[5:]) for p in (run_dir / MEMBERS).glob("seed-*") if p.name[5:].isdigit())
+    return ",".join(map(str, seeds)) or "0,1,2"
+
+
 def _refuse_to_replace(run_dir: Path, resume: bool, overwrite: bool) -> None:
     """A run directory that holds a run is continued (--resume) or replaced (--overwrite), never
     replaced without a word: its model-best may be the better model. Checked before anything in
-    the directory is touched (a crash-left model counts, see checkpoint.present)."""
+    the directory is touched (a crash-left model counts, see checkpoint.present). An ensemble's
+    run (RUN_DIR/members, winner.members) is continued with --seeds, which the error says."""
     if resume and overwrite:
         raise WinnerError("--resume and --overwrite: give one of them (continue the run, or replace it)")
+    ensemble = (run_dir / MEMBERS).is_dir()
+    if resume and ensemble and not checkpoint.present(run_dir / "model-last"):
+        raise WinnerError(f"{run_dir}: holds an ensemble's training run ({MEMBERS}/), which a single run cannot "
+                          f"resume; add --seeds {_member_seeds(run_dir)} to the command")
     if resume or overwrite:
         return
     found = [name for name in RUN_FILES if checkpoint.present(run_dir / name)]
+    if ensemble:
+        raise WinnerError(f"{run_dir}: holds an ensemble's training run ({', '.join([MEMBERS, *found])}); add "
+                          f"--seeds {_member_seeds(run_dir)} --resume to continue it, --overwrite to replace it, "
+                          f"or set another output.run_dir")
     if found:
         raise WinnerError(f"{run_dir}: holds a training run ({', '.join(found)}); add --resume to continue it, "
                           f"--overwrite to replace it, or set another output.run_dir")
@@ -211,6 +231,7 @@ def run_training(config_path, overrides, log: Callable[[str], None] = print, res
         cfg = config_module.load(config_path, overrides)
     config_module.check_paths(cfg, str(config_path))
     run_dir = Path(cfg.output.run_dir)
+    require_output_dir(run_dir, f"{config_path}: output.run_dir")
     _refuse_to_replace(run_dir, resume, overwrite)
     rng = np.random.default_rng(cfg.train.seed)
     prepared = recipe.prepare(cfg, rng)

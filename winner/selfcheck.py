@@ -36,6 +36,8 @@ from winner.errors import WinnerError
 
 MIN_KINK_DISTANCE = 1e-4  # far beyond what a step of eps = 1e-6 can cross
 DRAWS = 200  # batches tried before giving up on finding one away from kinks
+HARD_SHARE = 10  # hard max-margin batches: true windows from the lowest-scoring tenth,
+HARD_POOL = 50  # each with the k highest-scoring of HARD_POOL x k corrupted windows
 
 
 @dataclass
@@ -98,18 +100,50 @@ def _problem(config_path, overrides, model_dir):
     return prepared.params, prepared.train, cfg, f"{config_path} (initial parameters)", prepared.objective
 
 
+def _hardest_positives(params, data, positives: np.ndarray, activation: str, windows: int) -> np.ndarray:
+    """The lowest-scoring 1/HARD_SHARE of the true windows (at least `windows` of them): row indices."""
+    scores = np.concatenate([model.score(params, data.take(part), activation)  # (N,), in chunks: W may be wide
+                             for part in np.array_split(positives, max(1, len(positives) // 4096))])
+    return positives[np.argsort(scores, kind="stable")[:max(windows, len(positives) // HARD_SHARE)]]
+
+
+def _hardest_corrupted(params, data, batch: np.ndarray, cfg, negatives: np.ndarray, rng) -> dict:
+    """For each true window of `batch`, the k highest-scoring of HARD_POOL x k corrupted windows drawn
+    as training draws them (train.corruption): rows i*k ... i*k+k-1 for true window i."""
+    k, drawn = cfg.train.k, HARD_POOL * cfg.train.k
+    candidates = objectives.corrupt(data, batch, drawn, cfg.train.corruption, negatives, len(params["E_word"]), rng)
+    scores = model.score(params, candidates, cfg.model.activation).reshape(len(batch), drawn)  # (B, drawn)
+    top = np.argsort(-scores, axis=1, kind="stable")[:, :k]  # (B, k)
+    rows = (np.arange(len(batch))[:, None] * drawn + top).ravel()  # (B k,)
+    return {name: ids[rows] for name, ids in candidates.items()}
+
+
 def _max_margin_batch(params, data, cfg, windows: int, rng):
-    """True windows with k corrupted ones each, away from every kink, with a pair inside the margin."""
+    """True windows with k corrupted ones each, away from every kink, with a pair inside the margin.
+
+    The first half of the DRAWS are batches as training draws them. A trained model separates most
+    of its training pairs by more than the margin, and an ensemble, whose score is the mean of its
+    members', by more still: no pair of such a batch may be inside the margin, and every gradient is
+    then 0. The second half are therefore hard batches (hard-example mining): true windows from the
+    lowest-scoring tenth, each with the highest-scoring of many corrupted windows. Any batch serves a
+    gradient check; these make the hinge's gradients nonzero.
+    """
     activation, margin, k = cfg.model.activation, cfg.train.margin, cfg.train.k
     positives, negatives = np.flatnonzero(data.positive), np.flatnonzero(~data.positive)
     if len(positives) < windows:
         raise WinnerError(f"{cfg.data.train}: fewer than {windows} '{cfg.data.target}' windows to check with")
-    for _ in range(DRAWS):
-        batch = rng.choice(positives, windows, replace=False)
-        true_windows = data.take(batch)
-        corrupt_windows = objectives.corrupt(data, batch, k, cfg.train.corruption, negatives, len(params["E_word"]),
-                                             rng)
-        small, true_compact, corrupt_compact, rows_used = compact(params, true_windows, corrupt_windows)
+    hardest = None
+    for draw in range(DRAWS):
+        if draw < DRAWS // 2:
+            batch = rng.choice(positives, windows, replace=False)
+            corrupt_windows = objectives.corrupt(data, batch, k, cfg.train.corruption, negatives,
+                                                 len(params["E_word"]), rng)
+        else:
+            if hardest is None:
+                hardest = _hardest_positives(params, data, positives, activation, windows)
+            batch = rng.choice(hardest, windows, replace=False)
+            corrupt_windows = _hardest_corrupted(params, data, batch, cfg, negatives, rng)
+        small, true_compact, corrupt_compact, rows_used = compact(params, data.take(batch), corrupt_windows)
         distance = gradcheck.kink_distance(small, true_compact, corrupt_compact, activation, margin)
         _, grads, active = model.loss_and_grads(small, true_compact, corrupt_compact, activation, margin)
         if distance > MIN_KINK_DISTANCE and active:  # no pair active: every gradient is 0, nothing checked
@@ -117,8 +151,13 @@ def _max_margin_batch(params, data, cfg, windows: int, rng):
     else:
         raise WinnerError(f"no batch of {windows} true windows away from kinks with a pair inside the margin "
                           f"in {DRAWS} draws; try another --windows")
-    described = (f"{windows} true window{'s' if windows != 1 else ''}, {windows * k} corrupted; "
-                 f"{active} of {windows * k} pairs inside the margin")
+    plural = "s" if windows != 1 else ""
+    if hardest is None:
+        drawn = f"{windows} true window{plural}, {windows * k} corrupted"
+    else:
+        drawn = (f"{windows} true window{plural} of the lowest-scoring {len(hardest):,}, {windows * k} corrupted "
+                 f"(the highest-scoring {k} of {HARD_POOL * k} drawn for each)")
+    described = f"{drawn}; {active} of {windows * k} pairs inside the margin"
     return small, grads, loss_only(small, true_compact, corrupt_compact, activation, margin), rows_used, \
         described, distance
 
