@@ -178,12 +178,17 @@ def test_train_seeds_lays_out_members_and_the_ensemble(run):
     assert sorted(p.name for p in run_dir.iterdir()) == ["members", "model-best"]
 
 
-def test_a_run_directory_holding_an_ensemble_is_refused_then_resumed_keeping_every_file(run, tmp_path):
+def run_copy(run, tmp_path):
+    """A copy of the trained ensemble's run directory to act on, and the train overrides that point at it."""
     run_dir, objective = run
     copy = tmp_path / "run"
     shutil.copytree(run_dir, copy)
+    return copy, [*SMALL, *OBJECTIVES[objective], f"output.run_dir={copy}"]
+
+
+def test_a_run_directory_holding_an_ensemble_is_refused_then_resumed_keeping_every_file(run, tmp_path):
+    copy, overrides = run_copy(run, tmp_path)
     before = snapshot(copy)
-    overrides = [*SMALL, *OBJECTIVES[objective], f"output.run_dir={copy}"]
     refused = invoke("train", CONFIG, *overrides, "--seeds", "0,1,2")
     assert refused.exit_code == 1 and "--resume" in refused.stderr.splitlines()[-1]
     assert snapshot(copy) == before
@@ -204,12 +209,9 @@ def test_a_run_directory_holding_an_ensemble_is_refused_then_resumed_keeping_eve
 def test_resume_refuses_members_trained_with_other_settings_as_a_single_run_does(run, tmp_path, change, saved):
     """Finished members are kept only if they were trained with the settings given now; otherwise the
     single run's error, naming the first member's model-last, before anything is trained or rebuilt."""
-    run_dir, objective = run
-    copy = tmp_path / "run"
-    shutil.copytree(run_dir, copy)
+    copy, overrides = run_copy(run, tmp_path)
     before = snapshot(copy)
-    result = invoke("train", CONFIG, *SMALL, *OBJECTIVES[objective], f"output.run_dir={copy}", change,
-                    "--seeds", "0,1,2", "--resume")
+    result = invoke("train", CONFIG, *overrides, change, "--seeds", "0,1,2", "--resume")
     assert result.exit_code == 1 and result.stdout == ""
     last = members.member_dir(copy, 0) / "model-last" / "config.yaml"
     assert result.stderr.splitlines()[-1] == (f"error: {CONFIG}: {saved.format(last=last)}; a resumed run keeps its "
@@ -219,11 +221,8 @@ def test_resume_refuses_members_trained_with_other_settings_as_a_single_run_does
 
 def test_a_single_run_into_an_ensembles_run_directory_points_to_seeds(run, tmp_path):
     """Without --seeds the command cannot continue an ensemble's run: the hint says what can."""
-    run_dir, objective = run
-    copy = tmp_path / "run"
-    shutil.copytree(run_dir, copy)
+    copy, overrides = run_copy(run, tmp_path)
     before = snapshot(copy)
-    overrides = [*SMALL, *OBJECTIVES[objective], f"output.run_dir={copy}"]
     refused = invoke("train", CONFIG, *overrides)
     assert refused.exit_code == 1 and refused.stderr.count("\n") == 1
     assert refused.stderr.startswith(f"error: {copy}: holds an ensemble's training run (members, model-best); add "
