@@ -1,4 +1,4 @@
-"""Where the time of one training step goes: `python tests/profile_step.py [CONFIG] [section.key=value ...]`.
+"""Where the time of one training step goes: `python tests/profile_step.py [CONFIG] [section.key=value ...] [--cpu]`.
 
 Trains as `winner train` does (winner.recipe.prepare, then winner.train.train_epochs; by default
 configs/bench.yaml, every epoch of it) with a clock around each function of the phases below, and
@@ -7,11 +7,15 @@ wherever the winner modules hold them (gates.ACTIVATIONS, model.OUTPUT_GATES), s
 training's own step and cannot drift from it. A phase's time excludes the phases it calls (the
 embedding row sums are not counted again in the backward pass around them); "other" is what the
 steps spent outside every phase, and dev scoring is not timed. Nothing is saved. Run it on a quiet
-machine: the clocks add well under a microsecond a call.
+machine: the clocks add well under a microsecond a call. With --cpu the clocks count this thread's
+CPU time (time.thread_time) instead of wall time: on a machine other work shares, time waiting
+for a core is left out (the cache the other work disturbs is not), and the total is that of the
+phases (the training loop's own code between them is not timed).
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from collections import defaultdict
@@ -28,7 +32,8 @@ from winner import config as config_module, gates, model, objectives, optim, rec
 UPDATE = "update (optimizer)"  # one call a step: it counts the steps
 # phase -> the functions whose time it is: (owner, attribute name)
 PHASES = {
-    "sampling the windows": [(objectives, "corrupt"), (train.Windows, "take"), (model, "score_pairs")],
+    "sampling the windows": [(objectives, "corrupt"), (train.Windows, "take"), (model, "score_pairs"),
+                             (objectives.MaxMargin, "step"), (objectives.Softmax, "step")],
     "forward: embedding lookup and concatenation": [(gates, "lookup_forward"), (model, "forward")],
     "forward: affine Wx+b": [(gates, "affine_forward")],
     "forward: activation": [(gates, f"{name}_forward") for name in gates.ACTIVATIONS],
@@ -48,7 +53,8 @@ PHASES = {
 class Clocks:
     """Exclusive time per phase: a call's time less that of the timed calls inside it."""
 
-    def __init__(self):
+    def __init__(self, clock=time.perf_counter):
+        self.clock = clock
         self.spent: dict[str, float] = defaultdict(float)
         self.calls: dict[str, int] = defaultdict(int)
         self.stack: list[list[float]] = []  # [time of timed calls inside] per running timed call
@@ -59,11 +65,11 @@ class Clocks:
             if self.paused:
                 return fn(*args, **kwargs)
             self.stack.append([0.0])
-            started = time.perf_counter()
+            started = self.clock()
             try:
                 return fn(*args, **kwargs)
             finally:
-                elapsed = time.perf_counter() - started
+                elapsed = self.clock() - started
                 (inner,) = self.stack.pop()
                 self.spent[phase] += elapsed - inner
                 self.calls[phase] += 1
@@ -114,27 +120,34 @@ def clocked(clocks: Clocks):
             restore(*args)
 
 
-def profile(config_path: str, overrides=()) -> tuple[dict, list, Clocks]:
+def profile(config_path: str, overrides=(), clock=time.perf_counter) -> tuple[dict, list, Clocks]:
     """Train as `winner train` does with the phases clocked -> (params, epoch results, clocks)."""
     cfg = config_module.load(config_path, overrides)
     rng = np.random.default_rng(cfg.train.seed)
     prepared = recipe.prepare(cfg, rng)
-    with clocked(Clocks()) as clocks:
+    with clocked(Clocks(clock)) as clocks:
         results = list(train.train_epochs(prepared.params, prepared.train, prepared.dev, cfg.train,
                                           cfg.model.activation, rng, prepared.frozen, objective=prepared.objective))
     return prepared.params, results, clocks
 
 
 def main() -> None:
-    config_path = sys.argv[1] if len(sys.argv) > 1 else "configs/bench.yaml"
-    _, results, clocks = profile(config_path, sys.argv[2:])
-    seconds = sum(r.train_seconds for r in results)  # the steps alone, as metrics.jsonl counts them
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("config", nargs="?", default="configs/bench.yaml")
+    parser.add_argument("overrides", nargs="*", help="section.key=value, as winner train takes them")
+    parser.add_argument("--cpu", action="store_true", help="CPU time of this thread instead of wall time")
+    args = parser.parse_args()
+    _, results, clocks = profile(args.config, args.overrides, time.thread_time if args.cpu else time.perf_counter)
     windows = sum(r.windows_per_s * r.train_seconds for r in results)
-    steps = clocks.calls[UPDATE]
-    print(f"{config_path}: {len(results)} epochs, {steps:,} steps of {windows / steps:,.0f} windows, "
-          f"{windows / seconds:,.0f} windows/s (clocks included)")
     spent = dict(clocks.spent)
-    spent["other (outside every phase)"] = seconds - sum(spent.values())
+    if args.cpu:
+        seconds, what = sum(spent.values()), "CPU time"
+    else:
+        seconds, what = sum(r.train_seconds for r in results), "wall time"  # the steps alone, as metrics.jsonl
+        spent["other (outside every phase)"] = seconds - sum(spent.values())
+    steps = clocks.calls[UPDATE]
+    print(f"{args.config}: {len(results)} epochs, {steps:,} steps of {windows / steps:,.0f} windows, "
+          f"{windows / seconds:,.0f} windows/s ({what}, clocks included)")
     for name, phase_seconds in sorted(spent.items(), key=lambda kv: -kv[1]):
         print(f"  {name:55s} {1e3 * phase_seconds / steps:7.3f} ms/step  {100 * phase_seconds / seconds:5.1f}%")
     print(f"  {'total':55s} {1e3 * seconds / steps:7.3f} ms/step")
