@@ -22,9 +22,11 @@ OVERRIDES = ("train.epochs=2", "model.hidden=20")
 
 @pytest.fixture
 def profile_step(monkeypatch):
-    """The script as a module; its import sets the BLAS variables (as the CLI does), put back afterwards."""
+    """The script as a module; its import runs threads.configure() (as the CLI does), whose variables and
+    record of the user's count are put back afterwards."""
     for name in threads.VARIABLES:
         monkeypatch.setenv(name, os.environ.get(name, "1"))
+    monkeypatch.setattr(threads, "_configured", list(threads._configured))
     spec = importlib.util.spec_from_file_location("profile_step", SCRIPT)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
