@@ -78,6 +78,9 @@ class TrainConfig:
     corruption: str = "outside"  # outside: any non-target window; replace_centre: Collobert's (max_margin)
     margin: float = 1.0  # (max_margin)
     l2: float = 0.0  # weight decay on W and the output layer (u or U)
+    # share of the input layer x (the window's embeddings) zeroed at each training step, the rest
+    # scaled by 1/(1 - dropout) (inverted dropout); tagging uses x whole (winner/gates.py)
+    dropout: float = 0.0
     patience: int = 3  # epochs without a better dev F1 before stopping; 0 never stops early
     seed: int = 0
     # a softmax model directory (e.g. an ensemble's) whose class probabilities the model learns
@@ -137,6 +140,7 @@ _RULES = {
     ("train", "corruption"): (lambda v: v in CORRUPTIONS, f"one of {', '.join(CORRUPTIONS)}"),
     ("train", "margin"): (lambda v: v > 0, "a number > 0"),
     ("train", "l2"): (lambda v: v >= 0, "a number >= 0"),
+    ("train", "dropout"): (lambda v: 0 <= v < 1, "a number from 0 up to (not including) 1"),
     ("train", "patience"): (lambda v: v >= 0, "an integer >= 0"),
     ("decode", "document_consistency"): (lambda v: 0 <= v <= 1, "a number from 0 to 1"),
     ("output", "run_dir"): (lambda v: bool(v.strip()), "a non-empty path"),
@@ -329,16 +333,23 @@ def require_same(config: Config, other: Config, allowed, source, other_source, r
                                   f"{old[section][key]!r}; {rule}")
 
 
+# keys added after the model format they are saved in (checkpoint.FORMAT_VERSION): dump() leaves them out at
+# their default, so that older winners still read the models that do not use them
+LATER_KEYS = ("train.dropout",)
+
+
 def dump(config: Config) -> str:
     """config.yaml text of `config` (a model's saved config), which load() reads back to the same Config.
 
-    A key whose value is null, its default, is left out: load() gives it the same null, and a
-    winner older than the key (train.teacher, say) can still read the models that do not use it,
-    rather than refusing an unknown key in a model of the format it knows.
+    A key whose value is null, its default, is left out, and so is a key of LATER_KEYS at its
+    default: load() gives it the same value, and a winner older than the key (train.teacher, say)
+    can still read the models that do not use it, rather than refusing an unknown key in a model
+    of the format it knows.
     """
     raw = config.to_dict()
     for section, values in raw.items():
         defaults = SECTIONS[section]()
-        for key in [key for key, value in values.items() if value is None and getattr(defaults, key) is None]:
+        for key in [key for key, value in values.items()
+                    if value == getattr(defaults, key) and (value is None or f"{section}.{key}" in LATER_KEYS)]:
             del values[key]
     return yaml.safe_dump(raw, sort_keys=False)

@@ -76,6 +76,29 @@ def affine_backward(dz: np.ndarray, cache):
     return dx, dW, db
 
 
+# --- dropout on the input layer: x' = x * m ----------------------------------
+
+def dropout_mask(shape: tuple, rate: float, rng: np.random.Generator) -> np.ndarray:
+    """A float32 mask of `shape` (N, D): 0 with probability `rate`, else 1 / (1 - rate).
+
+    Inverted dropout (Srivastava et al. 2014): dividing the kept entries by the
+    keep probability makes E[x * m] = x, so tagging uses x as it is, unmasked
+    and unscaled. rate in [0, 1).
+    """
+    keep = rng.random(shape, dtype=np.float32) >= rate
+    return keep * np.float32(1.0 / (1.0 - rate))
+
+
+def dropout_forward(x: np.ndarray, mask: np.ndarray):
+    """x (N, D), mask (N, D) from dropout_mask -> x * mask (N, D)."""
+    return x * mask, mask
+
+
+def dropout_backward(dout: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """-> dx (N, D) = dout * mask: d(x_i m_i)/dx_i = m_i, the mask held fixed."""
+    return dout * mask
+
+
 # --- element-wise nonlinearities: h = f(z) ------------------------------------
 
 def tanh_forward(z):

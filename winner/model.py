@@ -1,7 +1,7 @@
 """The window network: the computation graph, composed from gates in order.
 
-    ids (N, w) -lookup-> x (N, D) -affine(W, b)-> z (N, H) -f-> h (N, H) -dot(u)-> s (N,)
-                                                                        -project(U)-> f (N, C)
+    ids (N, w) -lookup-> x (N, D) [-dropout(m)-> x m] -affine(W, b)-> z (N, H) -f-> h (N, H) -dot(u)-> s (N,)
+                                                                                      -project(U)-> f (N, C)
     max-margin:    J = mean over pairs max(0, margin - s_true + s_corrupt)
     cross-entropy: J = mean over windows -log softmax(f)_y
 
@@ -12,6 +12,9 @@ the output layer, u (H,) for one score or U (C, H) for C class logits, and
 the tables of optional features (E_suffix, E_places, E_seen, E_other).
 Which output layer a params dict has decides the graph's last gate.
 Embedding-table gradients are SparseRows: only the rows a batch touched.
+The dropout gate is there only in training steps with train.dropout > 0:
+the caller draws the mask m (gates.dropout_mask), so that forward stays a
+pure function and a gradient check can hold m fixed.
 """
 
 from __future__ import annotations
@@ -58,8 +61,11 @@ def feature_names(params) -> list[str]:
     return [name for name in FEATURES if f"E_{name}" in params]
 
 
-def forward(params, windows: dict[str, np.ndarray], activation: str):
-    """windows: {feature: (N, w) ids} -> s (N,) with u, or f (N, C) with U; cache for backward."""
+def forward(params, windows: dict[str, np.ndarray], activation: str, mask: np.ndarray | None = None):
+    """windows: {feature: (N, w) ids} -> s (N,) with u, or f (N, C) with U; cache for backward.
+
+    mask (N, D), if given, is a dropout mask applied to x (training only).
+    """
     f_forward, _ = gates.ACTIVATIONS[activation]
     lookups, parts = [], []
     for name in feature_names(params):
@@ -67,11 +73,14 @@ def forward(params, windows: dict[str, np.ndarray], activation: str):
         parts.append(part)
         lookups.append((name, cache))
     x = np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]  # (N, D)
+    if mask is not None:
+        x, mask = gates.dropout_forward(x, mask)  # (N, D)
     z, affine = gates.affine_forward(x, params["W"], params["b"])  # (N, H)
     h, act = f_forward(z)  # (N, H)
     out = output_key(params)
     s, dot = OUTPUT_GATES[out][0](h, params[out])  # (N,) or (N, C)
-    return s, {"lookups": lookups, "affine": affine, "activation": act, "dot": dot, "fn": activation, "out": out}
+    return s, {"lookups": lookups, "dropout": mask, "affine": affine, "activation": act, "dot": dot,
+               "fn": activation, "out": out}
 
 
 def backward(ds: np.ndarray, cache, frozen=()) -> dict:
@@ -80,6 +89,8 @@ def backward(ds: np.ndarray, cache, frozen=()) -> dict:
     dh, du = OUTPUT_GATES[cache["out"]][1](ds, cache["dot"])  # (N, H), (H,) or (C, H)
     dz = f_backward(dh, cache["activation"])  # (N, H)
     dx, dW, db = gates.affine_backward(dz, cache["affine"])  # (N, D), (H, D), (H,)
+    if cache["dropout"] is not None:
+        dx = gates.dropout_backward(dx, cache["dropout"])  # (N, D)
     grads = {"W": dW, "b": db, cache["out"]: du}
     offset = 0
     for name, (ids, d) in cache["lookups"]:
@@ -97,6 +108,7 @@ def select_windows(cache, rows: np.ndarray):
     h, u = cache["dot"]
     return {
         "lookups": [(name, (ids[rows], d)) for name, (ids, d) in cache["lookups"]],
+        "dropout": None if cache["dropout"] is None else cache["dropout"][rows],
         "affine": (x[rows], W),
         "activation": cache["activation"][rows],
         "dot": (h[rows], u),
@@ -115,25 +127,28 @@ def score(params, windows: dict[str, np.ndarray], activation: str, batch: int = 
     return out
 
 
-def score_pairs(params, true_windows, corrupt_windows, activation: str):
-    """One forward pass over B true windows and their B*k corrupted ones -> s_true (B,), s_corrupt (B, k), cache."""
+def score_pairs(params, true_windows, corrupt_windows, activation: str, mask: np.ndarray | None = None):
+    """One forward pass over B true windows and their B*k corrupted ones -> s_true (B,), s_corrupt (B, k), cache.
+
+    mask (B + Bk, D), if given, is the dropout mask of the true windows' rows, then the corrupted ones'.
+    """
     B = len(next(iter(true_windows.values())))
     both = {k: np.concatenate([true_windows[k], corrupt_windows[k]]) for k in true_windows}  # (B + Bk, w)
-    s, cache = forward(params, both, activation)  # (B + Bk,)
+    s, cache = forward(params, both, activation, mask)  # (B + Bk,)
     return s[:B], s[B:].reshape(B, -1), cache
 
 
 def loss_and_grads(params, true_windows, corrupt_windows, activation: str, margin: float = 1.0,
-                   frozen=(), skip_satisfied: bool = True):
+                   frozen=(), skip_satisfied: bool = True, mask: np.ndarray | None = None):
     """Max-margin loss of B true windows against k corrupted ones each.
 
     true_windows: {feature: (B, w)}; corrupt_windows: {feature: (B*k, w)},
     the k corrupted windows of true window i at rows i*k ... i*k+k-1.
-    Returns (J, grads, active_pairs). With skip_satisfied, backward runs only
+    mask (B + Bk, D): an optional dropout mask (score_pairs). Returns (J, grads, active_pairs). With skip_satisfied, backward runs only
     on windows whose pairs still violate the margin: the others have
     dJ/ds = 0 exactly and add nothing to any gradient.
     """
-    s_true, s_corrupt, cache = score_pairs(params, true_windows, corrupt_windows, activation)  # (B,), (B, k)
+    s_true, s_corrupt, cache = score_pairs(params, true_windows, corrupt_windows, activation, mask)  # (B,), (B, k)
     J, hinge = gates.hinge_forward(s_true, s_corrupt, margin)
     ds_true, ds_corrupt = gates.hinge_backward(1.0, hinge)
     ds = np.concatenate([ds_true, ds_corrupt.ravel()]).astype(s_true.dtype)  # (B + Bk,)
@@ -143,14 +158,15 @@ def loss_and_grads(params, true_windows, corrupt_windows, activation: str, margi
     return J, backward(ds, cache, frozen), int(hinge[0].sum())
 
 
-def softmax_loss_and_grads(params, windows, labels: np.ndarray, activation: str, frozen=()):
+def softmax_loss_and_grads(params, windows, labels: np.ndarray, activation: str, frozen=(),
+                           mask: np.ndarray | None = None):
     """Cross-entropy of N windows' class logits against their classes, or against target probabilities.
 
     windows: {feature: (N, w)}; labels (N,) class ids into the rows of U, or (N, C) a teacher's
     class probabilities (winner.distill). Returns (J, grads): J = (1/N) sum_i -log p(y_i|x_i),
-    or (1/N) sum_i -sum_c q_ic log p(c|x_i), p = softmax(U h_i).
+    or (1/N) sum_i -sum_c q_ic log p(c|x_i), p = softmax(U h_i). mask (N, D): an optional dropout mask.
     """
-    f, cache = forward(params, windows, activation)  # (N, C)
+    f, cache = forward(params, windows, activation, mask)  # (N, C)
     forward_ce, backward_ce = ((gates.soft_ce_forward, gates.soft_ce_backward) if labels.ndim == 2
                                else (gates.softmax_ce_forward, gates.softmax_ce_backward))
     J, ce = forward_ce(f, labels)

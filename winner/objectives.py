@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from winner import model
+from winner import gates, model
 from winner.config import OBJECTIVES
 
 NAMES = OBJECTIVES  # train.objective's choices, each a class below (make)
@@ -41,6 +41,14 @@ def corrupt(data, batch: np.ndarray, k: int, how: str,
     centre = windows["word"].shape[1] // 2
     windows["word"][:, centre] = rng.integers(3, vocab_size, size=len(batch) * k)  # ids 0-2 are specials
     return windows
+
+
+def dropout_mask(params, rows: int, rate: float, rng: np.random.Generator) -> np.ndarray | None:
+    """The dropout mask of one training step's `rows` windows (rows, D), or None when rate is 0.
+
+    Drawn from training's own generator, so a run is reproduced (and resumed) with it.
+    """
+    return gates.dropout_mask((rows, params["W"].shape[1]), rate, rng) if rate else None
 
 
 def log_odds(f: np.ndarray) -> np.ndarray:
@@ -101,7 +109,9 @@ class MaxMargin:
         """Loss and gradients of one batch; returns (J, grads, windows through the network)."""
         vocab_size = params["E_word"].shape[0]
         corrupt_windows = corrupt(data, rows, cfg.k, cfg.corruption, data.negatives, vocab_size, rng)
-        loss, grads, _ = model.loss_and_grads(params, data.take(rows), corrupt_windows, activation, cfg.margin, frozen)
+        mask = dropout_mask(params, len(rows) * (1 + cfg.k), cfg.dropout, rng)
+        loss, grads, _ = model.loss_and_grads(params, data.take(rows), corrupt_windows, activation, cfg.margin, frozen,
+                                              mask=mask)
         return loss, grads, len(rows) * (1 + cfg.k)
 
     def type_scores(self, params, windows, activation: str) -> np.ndarray:
@@ -163,7 +173,8 @@ class Softmax:
 
     def step(self, params, data, rows: np.ndarray, cfg, activation: str, frozen, rng) -> tuple[float, dict, int]:
         targets = data.labels if data.soft is None else data.soft  # a teacher's probabilities: winner.distill
-        loss, grads = model.softmax_loss_and_grads(params, data.take(rows), targets[rows], activation, frozen)
+        mask = dropout_mask(params, len(rows), cfg.dropout, rng)
+        loss, grads = model.softmax_loss_and_grads(params, data.take(rows), targets[rows], activation, frozen, mask)
         return loss, grads, len(rows)
 
     def type_scores(self, params, windows, activation: str) -> np.ndarray:
