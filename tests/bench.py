@@ -151,7 +151,7 @@ def raw_text(tokens_wanted: int) -> Path:
 PLAIN = """
 import sys
 from winner import fastscore, model, workers
-fastscore.FastScorer.score = lambda self, windows: model.score(self.params, windows, self.activation)
+fastscore.FastScorer.score = lambda self, windows, processes=1: model.score(self.params, windows, self.activation)
 workers.tag_in_turn = lambda batches, tag, processes, full: map(tag, batches)
 from winner.cli import main
 main()
