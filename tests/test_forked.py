@@ -4,13 +4,20 @@ that fails has its part done by the parent."""
 from __future__ import annotations
 
 import os
+import threading
 
 import numpy as np
 import pytest
 
 from winner import forked
 
-pytestmark = pytest.mark.skipif(not forked.available(), reason="needs os.fork and a single thread")
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+
+
+@pytest.fixture(autouse=True)
+def forking(monkeypatch):
+    """Fork even if an earlier test left a thread asleep (tqdm's monitor, after a training)."""
+    monkeypatch.setattr(forked, "available", lambda: True)
 
 
 def squares(first: int, last: int, out: np.ndarray) -> None:
@@ -52,3 +59,19 @@ def test_no_rows():
     out = np.zeros((0, 2))
     forked.share(squares, out, 2)
     assert out.shape == (0, 2)
+
+
+def test_another_thread_running_keeps_the_work_in_one_process(monkeypatch):
+    """A fork would copy the locks the other thread holds: the parent does every part itself."""
+    monkeypatch.undo()  # the module's own check
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        assert not forked.available()
+        out = np.zeros(9, np.int64)
+        forked.share(lambda first, last, part: part.fill(os.getpid()), out, 3)
+        assert set(out.tolist()) == {os.getpid()}
+    finally:
+        release.set()
+        other.join()

@@ -118,7 +118,8 @@ class FastScorer:
     def project(self, x: np.ndarray, out: np.ndarray) -> None:
         """out (M, w, H) = W_p x of M key inputs x (M, d_key) at every position p (winner.ensemble_scoring
         skips the zeros of an ensemble's W)."""
-        np.matmul(x, self.flat_blocks, out=out.reshape(len(x), self.flat_blocks.shape[1]))  # out: contiguous slots, (M, w H) in place
+        slots = out.reshape(len(x), self.flat_blocks.shape[1])  # (M, w H): contiguous slots, a view
+        np.matmul(x, self.flat_blocks, out=slots)
 
     def fill(self, keys: np.ndarray, slots: np.ndarray) -> bool:
         """Give every key (N, w) of a batch whose slot (N, w) is -1 (not kept) a slot with its rows. A key is
