@@ -6,8 +6,8 @@ interpreter lock, so a second core serves only a second process. Forking is
 the cheap way to one: the child sees the parent's arrays (the model, the
 cache of rows, the windows) as they are, copied only if written, and writes
 its part of the output to an anonymous shared mapping. A fork costs a few
-milliseconds (3 to 13 ms measured beside a process of 265 MB), so callers
-share out only work of some hundred milliseconds.
+milliseconds (README, "Tagging's fast path"), so callers share out only
+work of some hundred milliseconds.
 
 Forking is safe only when this process runs one thread (a lock held by
 another thread stays locked in the child), so with more threads, or without
