@@ -1,8 +1,10 @@
 """Speed benchmarks: `make bench` (or `python tests/bench.py`).
 
 Measures, as medians of several runs on this machine:
-  1. training throughput of configs/bench.yaml, beside the PyTorch reference
-     (the same network, loss and settings) when torch is importable;
+  1. training throughput of configs/bench.yaml with winner's default threads,
+     then beside the PyTorch reference (the same network, loss and settings)
+     at equal thread counts, 1 and 2 (winner --threads N against the
+     reference's --threads N, alternately), when torch is importable;
   2. the whole-process wall time of `winner train configs/conll2003.yaml`;
   3. tagging raw text from stdin (`winner predict --format conll`), end to end
      on about 200,000 and 800,000 tokens, and the scoring step alone: the
@@ -29,7 +31,8 @@ Measures, as medians of several runs on this machine:
      start-up, its tagging rate, and the overhead of a task against file size;
   8. `winner sweep` of 4 trainings (configs/bench.yaml, seeds 0-3) on 2
      workers against the same 4 `winner train` one after another.
---only dask runs 7 and 8 alone (training the model 7 tags when it is missing).
+--only dask runs 7 and 8 alone (training the model 7 tags when it is missing);
+--only training runs 1 alone, --only busy runs 6 alone.
 It writes only under runs/bench/ (ignored by git). Benchmarks measure; no
 test asserts a time.
 """
@@ -94,25 +97,41 @@ def reference_python() -> str | None:
     return None
 
 
+def winner_throughput(run_dir: Path, threads: int | None = None, env=None) -> float:
+    """Training throughput of one `winner train configs/bench.yaml` run (`--threads` when given)."""
+    option = [] if threads is None else ["--threads", str(threads)]
+    run([*WINNER, *option, "train", "configs/bench.yaml", f"output.run_dir={run_dir}", "--overwrite"], env=env)
+    return training_throughput(run_dir)
+
+
+def reference_throughput(python: str, threads: int) -> float:
+    """Training throughput of the PyTorch reference on configs/bench.yaml's settings with `threads` threads."""
+    out = run([python, str(REFERENCE), "--train", str(CONLL / "train.txt"), "--dev", str(CONLL / "dev.txt"),
+               "--epochs", "5", "--no-eval", "--threads", str(threads)]).stdout
+    return float(re.search(r"throughput (\d+) windows/s", out).group(1))
+
+
 def bench_training(runs: int) -> None:
-    ours = []
-    for i in range(runs):
-        run_dir = OUT / f"train-{i}"
-        run([*WINNER, "train", "configs/bench.yaml", f"output.run_dir={run_dir}", "--overwrite"])
-        ours.append(training_throughput(run_dir))
-    print(f"1. training throughput, configs/bench.yaml: {median(ours):,.0f} windows/s ({spread(ours)})")
+    """winner (default threads) alone, then winner and the reference at equal thread counts, 1 and 2,
+    alternately so that a busy moment hurts both alike."""
+    ours = [winner_throughput(OUT / f"train-{i}") for i in range(runs)]
+    print(f"1. training throughput, configs/bench.yaml: {median(ours):,.0f} windows/s ({spread(ours)}; "
+          f"default threads)")
     python = reference_python()
     if python is None or not REFERENCE.is_file():
         print("   PyTorch reference: skipped (needs torch and seqeval importable, and "
               f"{REFERENCE}; set WINNER_BENCH_PYTHON / WINNER_BENCH_REFERENCE)")
         return
-    theirs = []
-    for _ in range(runs):
-        out = run([python, str(REFERENCE), "--train", str(CONLL / "train.txt"), "--dev", str(CONLL / "dev.txt"),
-                   "--epochs", "5", "--no-eval"]).stdout
-        theirs.append(float(re.search(r"throughput (\d+) windows/s", out).group(1)))
-    print(f"   PyTorch reference, same settings: {median(theirs):,.0f} windows/s ({spread(theirs)}); "
-          f"ratio {median(ours) / median(theirs):.2f}x")
+    for threads in (1, 2):
+        mine, theirs = [], []
+        jobs = [(mine, lambda: winner_throughput(OUT / f"threads-{threads}", threads)),
+                (theirs, lambda: reference_throughput(python, threads))]
+        for i in range(runs):
+            for figures, measure in jobs if i % 2 == 0 else jobs[::-1]:
+                figures.append(measure())
+        print(f"   {threads} thread{'s' if threads > 1 else ''} each: winner --threads {threads} "
+              f"{median(mine):,.0f} windows/s ({spread(mine)}); PyTorch reference --threads {threads} "
+              f"{median(theirs):,.0f} ({spread(theirs)}); ratio {median(mine) / median(theirs):.2f}x")
 
 
 def bench_conll_training(runs: int) -> Path:
@@ -431,7 +450,8 @@ def bench_sweep(seeds: int = 4) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3, help="runs per figure (the median is reported)")
-    parser.add_argument("--only", choices=["dask"], help="only the Dask figures (7 and 8)")
+    parser.add_argument("--only", choices=["dask", "training", "busy"],
+                        help="only the Dask figures (7 and 8), training throughput (1) or the busy machine (6)")
     parser.add_argument("--tagging", metavar="MODEL_DIR", type=Path,
                         help="only figure 3, tagging with this model (e.g. runs/bench/conll2003/model-best)")
     args = parser.parse_args()
@@ -443,6 +463,10 @@ def main() -> None:
     have_conll = (CONLL / "train.txt").is_file() and (CONLL / "dev.txt").is_file()
     if args.only == "dask":
         return bench_dask(have_conll, args.runs)
+    if args.only in ("training", "busy"):
+        if not have_conll:
+            sys.exit("bench: CoNLL-2003 is not at data/conll2003/{train,dev}.txt (see README)")
+        return bench_training(args.runs) if args.only == "training" else bench_busy(args.runs)
     if not have_conll:
         print("1-3, 5, 6: skipped: CoNLL-2003 is not at data/conll2003/{train,dev}.txt (see README)")
     else:
