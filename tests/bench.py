@@ -13,7 +13,8 @@ Measures, as medians of several runs on this machine:
      minute, each figure with the plain path's from the same run ("before":
      the plain graph with the cores as BLAS threads, the default before
      winner.threads, every batch in one process; scoring alone, also the
-     plain graph with one BLAS thread, today's default); scoring alone is
+     plain graph with one BLAS thread, today's default, and the fast path
+     shared out between as many processes as cores); scoring alone is
      measured once the fast path's cache holds the text's keys (the third
      and fourth passes over the windows: it keeps a key the second time it
      meets it), with the first two passes shown;
@@ -169,7 +170,7 @@ def raw_text(tokens_wanted: int) -> Path:
 PLAIN = """
 import sys
 from winner import fastscore, model, workers
-fastscore.FastScorer.score = lambda self, windows: model.score(self.params, windows, self.activation)
+fastscore.FastScorer.score = lambda self, windows, processes=1: model.score(self.params, windows, self.activation)
 workers.tag_in_turn = lambda batches, tag, processes, full: map(tag, batches)
 from winner.cli import main
 main()
@@ -204,9 +205,10 @@ def bench_tagging(model_dir: Path, label: str, runs: int, sizes=(200_000,)) -> N
               f"({spread([tokens / t for t in theirs])}); ratio {median(theirs) / median(ours):.2f}x")
     # Passes over the same windows in one process: the first (the cache empty, as in a predict process),
     # the second (the fast path keeps the keys it meets again), then two with the cache filled.
-    rates, first, second = {"fast": [], "plain": [], "plain, 1 thread": []}, [], []
+    rates, first, second = {"fast": [], "plain": [], "plain, 1 thread": [], "fast, cores": []}, [], []
     one_thread = {**os.environ, **{name: "1" for name in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS")}}
-    jobs = [("fast", "fast", None), ("plain", "plain", before_env()), ("plain, 1 thread", "plain", one_thread)]
+    jobs = [("fast", "fast", None), ("plain", "plain", before_env()), ("plain, 1 thread", "plain", one_thread),
+            ("fast, cores", "fast-cores", None)]
     for i in range(runs):  # one process each, in turn, each with its own default threads
         for name, path, env in jobs[:: 1 if i % 2 == 0 else -1]:
             measured = [float(r) for r in run([sys.executable, "-c", SCORING, str(model_dir), str(raw_text(sizes[0])),
@@ -214,13 +216,16 @@ def bench_tagging(model_dir: Path, label: str, runs: int, sizes=(200_000,)) -> N
             rates[name] += measured[2:]
             first += measured[:1] if path == "fast" else []
             second += measured[1:2] if path == "fast" else []
-    fast, plain, plain_one = (median(rates[name]) for name in rates)
+    fast, plain, plain_one, fast_cores = (median(rates[name]) for name in rates)
     print(f"   scoring alone (windows -> scores, in process, the third and fourth passes): fast path {fast:,.0f} "
           f"tokens/s ({spread(rates['fast'])}; the first pass of each process, its cache empty: {median(first):,.0f}; "
           f"the second, keeping the keys met again: {median(second):,.0f}); "
           f"before: model.score with {cores()} threads {plain:,.0f} ({spread(rates['plain'])}); ratio {fast / plain:.2f}x; "
           f"model.score with 1 thread (today's default) {plain_one:,.0f} ({spread(rates['plain, 1 thread'])}); "
           f"ratio {fast / plain_one:.2f}x")
+    print(f"   the fast path on {cores()} processes (FastScorer.score(windows, processes), winner.forked): "
+          f"{fast_cores:,.0f} tokens/s ({spread(rates['fast, cores'])}); ratio {fast_cores / plain:.2f}x "
+          f"to model.score with {cores()} threads")
 
 
 SCORING = """
@@ -235,7 +240,8 @@ sentences = [[t for t, _, _ in tokenize(line)] for line in open(sys.argv[2], enc
 windows = loaded.featurizer.windows(sentences)
 scorer = FastScorer(loaded.params, loaded.config.model.activation, loaded.featurizer.width)
 plain = lambda w: model.score(loaded.params, w, loaded.config.model.activation)
-score = scorer.score if sys.argv[4] == "fast" else plain
+processes = threads.cores() if sys.argv[4] == "fast-cores" else 1
+score = (lambda w: scorer.score(w, processes)) if sys.argv[4].startswith("fast") else plain
 for _ in range(int(sys.argv[3])):
     started = time.perf_counter()
     score(windows)

@@ -15,9 +15,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from winner import checkpoint, config as config_module, consistency, decode, model, recipe
+from winner import checkpoint, config as config_module, consistency, decode, fastscore, model, recipe
+from winner.conll_tagging import tag_stream
 from winner.explain import explain_lines
 from winner.fastscore import FastScorer
+from winner.forked import share as forked_share
 from winner.run import run_training
 from winner.scoring import score_file
 from winner.tagger import Tagger
@@ -168,7 +170,8 @@ def test_no_windows(sample_model):
 def test_predict_eval_and_explain_decide_through_the_fast_path(sample_dir, sample_model, monkeypatch):
     """With the fast path's scores replaced by a marker, predict's and eval's scores are the marker, and
     explain calls every token a location."""
-    monkeypatch.setattr(FastScorer, "score", lambda self, windows: np.full(len(windows["word"]), 123.0, np.float32))
+    monkeypatch.setattr(FastScorer, "score",
+                        lambda self, windows, processes=1: np.full(len(windows["word"]), 123.0, np.float32))
     assert (Tagger(sample_model).tag_batch(["Flights to Paris ."]).scores == 123.0).all()
     assert (score_file(sample_dir, REPO / sample_model.config.data.dev, {}).scores == 123.0).all()
     assert explain_lines(sample_model, ["the a of ."])[0].locations == [True] * 4
@@ -201,3 +204,45 @@ def test_negative_control_a_wrong_row_is_caught(sample_model, sample_dev):
     scorer.rows[0] += 1e-3  # the first key kept: its rows at every position
     with pytest.raises(AssertionError):
         assert_close(scorer.score(windows), plain(sample_model, windows))
+
+
+def test_two_processes_score_as_one(sample_model, sample_dev, monkeypatch):
+    """Windows shared out between two processes ROUND at a time (made small here, so that the sample
+    dev set makes several rounds) give the scores of one process and of the plain graph."""
+    monkeypatch.setattr(fastscore, "BATCH", 128)
+    monkeypatch.setattr(fastscore, "ROUND", 512)
+    monkeypatch.setattr(fastscore.forked, "available", lambda: True)  # training's tqdm left a thread asleep
+    forks = []
+    monkeypatch.setattr(fastscore.forked, "share",
+                        lambda work, out, processes: forks.append(processes) or forked_share(work, out, processes))
+    windows = sample_dev.windows.ids
+    assert len(windows["word"]) > 2 * fastscore.ROUND
+    shared = fast(sample_model).score(windows, processes=2)
+    assert forks and set(forks) == {2}
+    assert_close(shared, plain(sample_model, windows))
+    assert_close(shared, fast(sample_model).score(windows))
+
+
+def test_a_round_with_more_keys_than_room_is_scored_batch_by_batch(sample_model, monkeypatch):
+    """Random windows in rounds of 4 batches: their keys not kept outnumber the w BATCH slots past the
+    kept, so fill() declines the round, and its batches are scored one by one, as they would be alone."""
+    monkeypatch.setattr(fastscore, "BATCH", 256)
+    monkeypatch.setattr(fastscore, "ROUND", 1024)
+    windows = random_windows(sample_model, 3000, seed=1)
+    scorer = fast(sample_model, cache_bytes=1)
+    keys = scorer.keys({name: ids[:1024] for name, ids in windows.items()})
+    assert not scorer.fill(keys, scorer.known.find(keys.ravel()).reshape(keys.shape))
+    assert_close(scorer.score(windows, processes=2), plain(sample_model, windows))
+
+
+def test_eval_and_conll_tagging_pass_their_process_count_to_the_fast_path(sample_dir, sample_model, monkeypatch):
+    """score_file (winner eval) and tag_stream (winner predict --input-format conll) score a whole file at
+    once: the count of processes they are given reaches FastScorer.score."""
+    counts = []
+    real = FastScorer.score
+    monkeypatch.setattr(FastScorer, "score", lambda self, windows, processes=1: counts.append(processes)
+                        or real(self, windows, processes))
+    score_file(sample_model, REPO / sample_model.config.data.dev, {}, processes=3)
+    lines = (REPO / sample_model.config.data.dev).read_text(encoding="utf-8").splitlines()
+    "".join(tag_stream(sample_model, [lines], processes=2))
+    assert counts[0] == 3 and set(counts[1:]) == {2}  # one call per document after the first

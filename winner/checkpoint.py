@@ -92,10 +92,11 @@ class LoadedModel:
             return EnsembleScorer(self.params, self.config.model.activation, self.featurizer.width, members)
         return FastScorer(self.params, self.config.model.activation, self.featurizer.width)
 
-    def type_scores(self, windows: dict) -> np.ndarray:
+    def type_scores(self, windows: dict, processes: int = 1) -> np.ndarray:
         """(N, T) the score of every window for every entity type (winner.objectives), through the
-        fast path (winner.fastscore); training's own scores come from the plain graph."""
-        return self.objective.types_from_outputs(self.scorer.score(windows))
+        fast path (winner.fastscore), shared out between `processes` processes when there are windows
+        enough; training's own scores come from the plain graph."""
+        return self.objective.types_from_outputs(self.scorer.score(windows, processes))
 
 
 def _sibling(path: Path, kind: str) -> Path:

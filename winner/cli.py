@@ -43,8 +43,8 @@ def options(
     threads: Optional[int] = typer.Option(
         None, "--threads", envvar="WINNER_THREADS", min=1,
         help="BLAS threads for the matrix products (default: OPENBLAS_NUM_THREADS, MKL_NUM_THREADS or "
-             "OMP_NUM_THREADS if set, else 1), and processes for tagging large input (default: the same "
-             "variables if set, else every core)."),
+             "OMP_NUM_THREADS if set, else 1), and processes for tagging large input and scoring a large "
+             "file (default: the same variables if set, else every core)."),
     version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
                                  help="Print winner's version and exit."),
 ):
@@ -171,7 +171,7 @@ def evaluate(
     model's entity types together, then each type. --errors lists the target type's mistakes."""
     import json
 
-    from winner import scoring
+    from winner import scoring, threads
     from winner.casing import RECASINGS
     from winner.config import SCHEMES
 
@@ -179,7 +179,8 @@ def evaluate(
         raise WinnerError(f"--scheme '{scheme}': expected {', '.join(SCHEMES[:-1])} or {SCHEMES[-1]}")
     if casing is not None and casing not in RECASINGS:
         raise WinnerError(f"--casing '{casing}': expected {' or '.join(RECASINGS)}")
-    scored = scoring.score_file(model_dir, data_file, _label_map(label_map), scheme, allow_no_gold, casing)
+    scored = scoring.score_file(model_dir, data_file, _label_map(label_map), scheme, allow_no_gold, casing,
+                                threads.for_tagging())
     result = scoring.evaluate(scored)
     found = sliced = None
     if errors is not None:

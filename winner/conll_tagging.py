@@ -44,11 +44,12 @@ def _token(line: str, number: int) -> str:
     return _columns(line.strip(), 0, "input", number)[0]
 
 
-def tag_lines(loaded: LoadedModel, lines: list[str]) -> str:
+def tag_lines(loaded: LoadedModel, lines: list[str], processes: int = 1) -> str:
     """The lines (without line ends) with the predicted tag added, each ending in a line end.
 
     Sentences and documents are found as corpus.read_conll finds them; the
-    lines must hold whole documents (tag_stream makes sure of it)."""
+    lines must hold whole documents (tag_stream makes sure of it). processes:
+    how many share out the scoring when there is enough of it (winner.fastscore)."""
     kinds = [line_kind(line) for line in lines]
     tokens, docs, lengths = [], [], []
     doc, length = 0, 0
@@ -65,7 +66,7 @@ def tag_lines(loaded: LoadedModel, lines: list[str]) -> str:
             doc += 1
     if length:
         lengths.append(length)
-    tags = _predict(loaded, tokens, docs, np.array(lengths, np.int64))
+    tags = _predict(loaded, tokens, docs, np.array(lengths, np.int64), processes)
     out, position = [], 0
     for line, kind in zip(lines, kinds):
         if kind == "blank":
@@ -80,12 +81,13 @@ def tag_lines(loaded: LoadedModel, lines: list[str]) -> str:
     return "".join(out)
 
 
-def _predict(loaded: LoadedModel, tokens: list[str], docs: list[int], lengths: np.ndarray) -> list[str]:
+def _predict(loaded: LoadedModel, tokens: list[str], docs: list[int], lengths: np.ndarray,
+             processes: int = 1) -> list[str]:
     """(N,) IOB2 tags of the tokens of sentences laid end to end (lengths (S,)), as `winner eval` decides."""
     if not tokens:
         return []
     windows = loaded.featurizer.windows_flat(tokens, lengths)
-    scores = loaded.type_scores(windows)  # (N, T)
+    scores = loaded.type_scores(windows, processes)  # (N, T)
     scores = decode.smooth(scores, consistency.groups(tokens, docs), loaded.config.decode.document_consistency)
     labels = decode.decide(scores, loaded.thresholds)  # (N,) type index or decode.OUTSIDE
     starts, _, kinds = decode.entity_runs(labels, *sentence_edges(lengths))
@@ -96,7 +98,7 @@ def _predict(loaded: LoadedModel, tokens: list[str], docs: list[int], lengths: n
     return names[code].tolist()
 
 
-def tag_stream(loaded: LoadedModel, batches: Iterable[list[str]]) -> Iterator[str]:
+def tag_stream(loaded: LoadedModel, batches: Iterable[list[str]], processes: int = 1) -> Iterator[str]:
     """tag_lines() of lines arriving in batches, one output string per unit that is complete: a
     document (its scores depend on the whole of it) when the model uses document consistency,
     otherwise every whole sentence, so that typed or streamed input is answered as it comes."""
@@ -106,10 +108,10 @@ def tag_stream(loaded: LoadedModel, batches: Iterable[list[str]]) -> Iterator[st
         pending += batch
         cut = _last_boundary(pending, per_sentence, len(pending) - len(batch))
         if cut:
-            yield tag_lines(loaded, pending[:cut])
+            yield tag_lines(loaded, pending[:cut], processes)
             pending = pending[cut:]
     if pending:
-        yield tag_lines(loaded, pending)
+        yield tag_lines(loaded, pending, processes)
 
 
 def _last_boundary(lines: list[str], per_sentence: bool, since: int) -> int:

@@ -39,11 +39,11 @@ class EnsembleScorer(FastScorer):
         if np.any(self.blocks[zeros]):
             self.members = []
 
-    def project(self, x: np.ndarray) -> np.ndarray:
-        """(w, M, n H): each member's block applied to its own columns of x (M, d_key)."""
+    def project(self, x: np.ndarray, out: np.ndarray) -> None:
+        """out (M, w, n H) = each member's block applied to its own columns of x (M, d_key)."""
         if not self.members:
-            return super().project(x)
-        rows = np.empty((self.width, len(x), self.hidden_size), np.result_type(x, self.blocks))
+            return super().project(x, out)
         for columns, units, block in self.members:
-            rows[:, :, units] = x[:, columns][None] @ block  # (w, M, H)
-        return rows
+            inputs = x[:, columns]  # (M, d_key / n)
+            for p in range(self.width):
+                np.matmul(inputs, block[p], out=out[:, p, units])  # (M, H): strided into the slots

@@ -28,10 +28,14 @@ Windows are summed `chunk` at a time, so that z stays in the CPU cache
 through f and the output layer, which stay the model's own
 (model.score_hidden): the path serves any objective whose hidden layer is
 f(W x + b), and any hidden size (an ensemble's concatenated members too).
-It runs on one thread: two threads sharing out a batch (numpy lets go of the
-interpreter lock in its calls) were slower than one, their calls being short
-and their gathers sharing the memory bandwidth; a second core serves a
-second process instead (winner.workers). Training keeps the plain graph;
+Two threads sharing out a batch (numpy lets go of the interpreter lock in
+its calls) were slower than one, their calls being short and their gathers
+sharing the memory bandwidth; a second core serves a second process
+instead: score(windows, processes) works out the rows of ROUND windows'
+keys here, then forks processes that sum and score parts of them
+(winner.forked); `winner predict` shares raw text out by lines instead
+(winner.workers). A key's rows are written by one matrix product straight
+into their slots. Training keeps the plain graph;
 model.score is this path's oracle in the tests (equal to float32 rounding:
 the same sums in another order).
 """
@@ -40,11 +44,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from winner import model
+from winner import forked, model
 from winner.slots import KeySlots
 
 CACHE_BYTES = 128 << 20  # rows kept at most (16,777 keys of a window of 5 and hidden 400)
 BATCH = 8192  # windows whose keys are looked up together
+ROUND = 16 * BATCH  # windows shared out between processes at a time: a fork's few ms are a few % of their time
 CHUNK = 128  # windows summed and scored at a time: their z stays in the CPU cache
 
 
@@ -73,6 +78,8 @@ class FastScorer:
             blocks.append(W[:, offset: offset + width * d].reshape(H, width, d))  # (H, w, d_f)
             offset += width * d
         self.blocks = np.ascontiguousarray(np.concatenate(blocks, axis=2).transpose(1, 2, 0))  # (w, d_key, H)
+        # (d_key, w H): one matrix product gives a key's w rows side by side, as a slot holds them
+        self.flat_blocks = np.ascontiguousarray(self.blocks.transpose(1, 0, 2).reshape(-1, width * H))
         self.bias = params["b"]
         self.chunk = CHUNK  # windows summed and scored at a time
         self.out_shape = params[model.output_key(params)].shape[:-1]  # () one score, (C,) C logits
@@ -93,11 +100,12 @@ class FastScorer:
             key += windows[name]
         return key
 
-    def work_out(self, keys: np.ndarray) -> np.ndarray:
-        """(M, w, H): the rows of M keys at every position, b included at position 0."""
-        rows = self.project(self.inputs(keys))  # (w, M, H)
-        rows[0] += self.bias
-        return rows.transpose(1, 0, 2)
+    def work_out(self, keys: np.ndarray, out: np.ndarray) -> None:
+        """Write the rows of M keys at every position, b included at position 0, into out (M, w, H): slots
+        of the cache, so that no temporary of M w H numbers is filled and copied (M = 3,000 keys of hidden
+        400 make 24 MB, whose first touch is slow on some machines)."""
+        self.project(self.inputs(keys), out)
+        out[:, 0] += self.bias
 
     def inputs(self, keys: np.ndarray) -> np.ndarray:
         """(M, d_key): the embeddings of M keys, table by table."""
@@ -107,24 +115,28 @@ class FastScorer:
             ids = ids // base
         return np.concatenate(parts[::-1], axis=1)
 
-    def project(self, x: np.ndarray) -> np.ndarray:
-        """(w, M, H): W_p x of M key inputs x (M, d_key) at every position p (winner.ensemble_scoring
+    def project(self, x: np.ndarray, out: np.ndarray) -> None:
+        """out (M, w, H) = W_p x of M key inputs x (M, d_key) at every position p (winner.ensemble_scoring
         skips the zeros of an ensemble's W)."""
-        return x[None] @ self.blocks
+        slots = out.reshape(len(x), self.flat_blocks.shape[1])  # (M, w H): contiguous slots, a view
+        np.matmul(x, self.flat_blocks, out=slots)
 
-    def fill(self, keys: np.ndarray, slots: np.ndarray) -> None:
+    def fill(self, keys: np.ndarray, slots: np.ndarray) -> bool:
         """Give every key (N, w) of a batch whose slot (N, w) is -1 (not kept) a slot with its rows. A key is
         kept, while there is room, once it has been met in two batches or in more than w windows of one
         (twice as a token): one met once is worked out for its batch only, so that a text's one-off words
-        take no memory."""
+        take no memory. Returns False, changing nothing, when the keys not kept outnumber the w BATCH slots
+        past the kept (only a batch of more than BATCH windows can)."""
         flat, slot = keys.ravel(), slots.ravel()
         missing = np.flatnonzero(slot < 0)
         if not missing.size:
-            return
+            return True
         new, inverse, counts = np.unique(flat[missing], return_inverse=True, return_counts=True)
         met_before = self.met.find(new) >= 0
         wanted = np.flatnonzero(met_before | (counts > self.width))
         kept = wanted[np.argsort(-counts[wanted], kind="stable")][: self.limit - len(self.known)]
+        if len(new) - len(kept) > len(self.rows) - self.limit:
+            return False
         passing = np.ones(len(new), bool)
         passing[kept] = False
         passing = np.flatnonzero(passing)  # worked out for this batch only, into the rows past the kept
@@ -132,38 +144,52 @@ class FastScorer:
         where[kept] = self.known.add(new[kept])  # the next free slots, in order
         where[passing] = np.arange(self.limit, self.limit + len(passing))
         if len(kept):
-            self.rows[where[kept[0]]: where[kept[0]] + len(kept)] = self.work_out(new[kept])
-        self.rows[self.limit: self.limit + len(passing)] = self.work_out(new[passing])
+            self.work_out(new[kept], self.rows[where[kept[0]]: where[kept[0]] + len(kept)])
+        self.work_out(new[passing], self.rows[self.limit: self.limit + len(passing)])
         slot[missing] = where[inverse.ravel()]
         first_met = new[passing[~met_before[passing]]]
         if len(self.met) + len(first_met) > self.met.capacity:  # forget, rather than grow without end
             self.met = KeySlots(self.met.capacity)
         self.met.add(first_met[: self.met.capacity])
+        return True
 
-    def score(self, windows: dict[str, np.ndarray]) -> np.ndarray:
+    def score(self, windows: dict[str, np.ndarray], processes: int = 1) -> np.ndarray:
         """model.score(params, windows, activation) for windows {feature: (N, w) ids}: s (N,), or
-        whatever model.score_hidden gives per window, to float32 rounding."""
+        whatever model.score_hidden gives per window, to float32 rounding.
+
+        processes > 1 shares out the summing and scoring of ROUND windows at a time between that many
+        processes (winner.forked), once this process has worked out the rows of all their keys; fewer
+        windows than a ROUND, or a round with more keys than the cache has room for, are scored in this
+        process alone."""
         n = len(windows[self.names[0]])
         out = np.empty((n, *self.out_shape), self.rows.dtype)
-        for first in range(0, n, BATCH):
-            keys = self.keys({name: windows[name][first: first + BATCH] for name in self.names})  # (B, w)
+        together = ROUND if processes > 1 and n >= ROUND and forked.available() else BATCH
+        for first in range(0, n, together):
+            keys = self.keys({name: windows[name][first: first + together] for name in self.names})  # (B, w)
             slots = self.known.find(keys.ravel()).reshape(keys.shape)  # (B, w), -1: not kept
-            self.fill(keys, slots)
-            self._sum_and_score(slots, out[first: first + BATCH])
+            part = out[first: first + together]
+            if len(keys) > BATCH and self.fill(keys, slots):
+                forked.share(lambda a, b, into: self._sum_and_score(slots[a: b], into), part, processes)
+                continue
+            for a in range(0, len(keys), BATCH):  # a batch's keys always fit: w BATCH slots wait for them
+                batch = keys[a: a + BATCH]
+                batch_slots = self.known.find(batch.ravel()).reshape(batch.shape)
+                self.fill(batch, batch_slots)
+                self._sum_and_score(batch_slots, part[a: a + BATCH])
         return out
 
     def _sum_and_score(self, slots: np.ndarray, out: np.ndarray) -> None:
         """out (B,) or (B, C) = the output of windows whose keys' rows are in `slots` (B, w): z is the sum of
         their rows, and f and the output layer are the model's own (model.score_hidden)."""
         rows = self.rows.reshape(-1, self.hidden_size)  # key k's row at position p is row k * w + p
+        ids = (slots * self.width + np.arange(self.width)).T.copy()  # (w, B): the rows each window sums
         z = np.empty((self.chunk, self.hidden_size), rows.dtype)
         part = np.empty_like(z)
         for first in range(0, len(out), self.chunk):
             last = min(first + self.chunk, len(out))
-            ids = (slots[first: last] * self.width + np.arange(self.width)).T.copy()  # (w, C): rows to sum
             zc, pc = z[: last - first], part[: last - first]
             # mode="clip": the rows are the cache's own; "raise" would gather through a buffer
-            np.take(rows, ids[0], axis=0, out=zc, mode="clip")
+            np.take(rows, ids[0, first: last], axis=0, out=zc, mode="clip")
             for p in range(1, self.width):
-                zc += np.take(rows, ids[p], axis=0, out=pc, mode="clip")
+                zc += np.take(rows, ids[p, first: last], axis=0, out=pc, mode="clip")
             out[first: last] = model.score_hidden(self.params, zc, self.activation)

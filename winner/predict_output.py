@@ -42,11 +42,12 @@ def outputs(model, batches: Iterable[list[str]], input_format: str, fmt: str,
     """(output text, tokens tagged) for each batch of lines, in order (raw text from several processes, a
     piece of a batch at a time: the text of a batch's pieces, one after the other, is the batch's). model:
     a winner.api.Model. in_colour: inline marks coloured for a terminal (winner.colour), from the JSON
-    records' offsets. processes: how many share out raw text that arrives in bulk (winner.workers)."""
+    records' offsets. processes: how many share out raw text that arrives in bulk (winner.workers), or the
+    scoring of a large CoNLL input (winner.fastscore)."""
     if input_format == "conll":
         from winner.conll_tagging import line_kind, tag_stream
 
-        for out in tag_stream(model.loaded, batches):  # counted by the tagger's own rule for a token line
+        for out in tag_stream(model.loaded, batches, processes):  # counted by the tagger's own rule for a token line
             yield out, sum(1 for line in lines(out) if line_kind(line) == "token")
         return
     from winner import colour, workers

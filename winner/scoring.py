@@ -28,13 +28,14 @@ class ScoredFile:
 
 
 def score_file(model_dir, data_file, label_map: dict, scheme: str = "auto", allow_no_gold: bool = False,
-               recase: str | None = None) -> ScoredFile:
+               recase: str | None = None, processes: int = 1) -> ScoredFile:
     """Read a model (a directory, or one loaded already) and a CoNLL file and score every token's
     window, as `winner eval` decides.
 
     Raises WinnerError when the file holds no entity of the model's target
     type, naming the types it has, unless allow_no_gold. recase 'lower' or
-    'upper' puts every token of the file in that casing first (winner/casing.py).
+    'upper' puts every token of the file in that casing first (winner/casing.py). processes: how many
+    share out the scoring of a large file (winner.fastscore).
     """
     loaded = model_dir if isinstance(model_dir, checkpoint.LoadedModel) else checkpoint.load(model_dir)
     sentences = read_conll(data_file, scheme, {**loaded.config.data.label_map, **label_map})
@@ -46,7 +47,7 @@ def score_file(model_dir, data_file, label_map: dict, scheme: str = "auto", allo
         sentences = casing.recase(sentences, recase)
     dev = recipe.make_dev(loaded.featurizer, sentences, loaded.target, loaded.config.decode.document_consistency,
                           loaded.objective.label_types)
-    scores = loaded.type_scores(dev.windows.ids)  # (N, T)
+    scores = loaded.type_scores(dev.windows.ids, processes)  # (N, T)
     return ScoredFile(loaded, sentences, dev, decode.smooth(scores, dev.groups, dev.consistency))
 
 
