@@ -161,8 +161,8 @@ def test_a_killed_worker_loses_no_output_and_a_rerun_completes(dask_client, mode
     intact, no half-written output is left, and the run again writes exactly the missing one.
 
     The other inputs are tagged by a first run, so that the killed worker holds no finished result the
-    client has not fetched: Dask recomputes such results elsewhere, and a run during which that happened
-    was seen not to end (see the README's notes on many-file predict)."""
+    client has not fetched: Dask recomputes such results elsewhere, and with retries off a run during
+    which that happened was seen not to end (dask/dask#8882; README, "Past one machine")."""
     sources = tmp_path / "in"
     sources.mkdir()
     text = sentences()
