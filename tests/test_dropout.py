@@ -27,7 +27,7 @@ def test_mask_zeroes_about_the_rate_and_scales_the_rest_to_keep_the_mean():
 def test_rate_zero_draws_no_mask_and_uses_no_random_numbers():
     rng = np.random.default_rng(3)
     before = rng.bit_generator.state
-    assert objectives.dropout_mask({"W": np.zeros((4, 6))}, 5, 0.0, rng) is None
+    assert objectives.step_mask({"W": np.zeros((4, 6))}, 5, 0.0, rng) is None
     assert rng.bit_generator.state == before  # a run without dropout draws what it drew before
 
 
@@ -91,7 +91,7 @@ def test_negative_control_backward_that_forgets_the_mask(problem, monkeypatch):
     assert errors["E_word"] > 1e-2
 
 
-def test_the_mask_changes_the_loss_and_tagging_ignores_it():
+def test_the_mask_changes_the_loss_and_a_mask_of_ones_does_not():
     call = softmax_with_mask()
     params, windows, labels = softmax_problem("tanh")
     plain = model.softmax_loss_and_grads(params, windows, labels, "tanh")[0]

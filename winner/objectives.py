@@ -43,7 +43,7 @@ def corrupt(data, batch: np.ndarray, k: int, how: str,
     return windows
 
 
-def dropout_mask(params, rows: int, rate: float, rng: np.random.Generator) -> np.ndarray | None:
+def step_mask(params, rows: int, rate: float, rng: np.random.Generator) -> np.ndarray | None:
     """The dropout mask of one training step's `rows` windows (rows, D), or None when rate is 0.
 
     Drawn from training's own generator, so a run is reproduced (and resumed) with it.
@@ -109,7 +109,7 @@ class MaxMargin:
         """Loss and gradients of one batch; returns (J, grads, windows through the network)."""
         vocab_size = params["E_word"].shape[0]
         corrupt_windows = corrupt(data, rows, cfg.k, cfg.corruption, data.negatives, vocab_size, rng)
-        mask = dropout_mask(params, len(rows) * (1 + cfg.k), cfg.dropout, rng)
+        mask = step_mask(params, len(rows) * (1 + cfg.k), cfg.dropout, rng)
         loss, grads, _ = model.loss_and_grads(params, data.take(rows), corrupt_windows, activation, cfg.margin, frozen,
                                               mask=mask)
         return loss, grads, len(rows) * (1 + cfg.k)
@@ -173,7 +173,7 @@ class Softmax:
 
     def step(self, params, data, rows: np.ndarray, cfg, activation: str, frozen, rng) -> tuple[float, dict, int]:
         targets = data.labels if data.soft is None else data.soft  # a teacher's probabilities: winner.distill
-        mask = dropout_mask(params, len(rows), cfg.dropout, rng)
+        mask = step_mask(params, len(rows), cfg.dropout, rng)
         loss, grads = model.softmax_loss_and_grads(params, data.take(rows), targets[rows], activation, frozen, mask)
         return loss, grads, len(rows)
 
