@@ -18,28 +18,40 @@ threadpoolctl = pytest.importorskip("threadpoolctl")
 
 CLEAN = {k: v for k, v in os.environ.items() if k not in VARIABLES + ("WINNER_THREADS",)}
 
-# The CLI's own callback runs (an eval of a missing model fails after it), then numpy is loaded and
-# threadpoolctl asked how many threads its BLAS uses.
+# The CLI's own callback runs (the command, on a missing file, fails after it), then numpy is loaded and
+# threadpoolctl asked how many threads its BLAS uses, and winner.threads how many processes tagging takes.
 PROBE = """
 import json, sys
 from winner.cli import app
 try:
-    app(sys.argv[1:] + ["eval", "no-such-model", "no-such-file"], standalone_mode=False)
+    app(sys.argv[1:], standalone_mode=False)
 except BaseException:
     pass
 import numpy
 from threadpoolctl import threadpool_info
-print(json.dumps([pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]))
+from winner import threads
+print(json.dumps([[pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"],
+                  threads.for_tagging()]))
 """
+TRAIN = ("train", "no-such-config.yaml")
+COMMANDS = {"train": TRAIN, "eval": ("eval", "no-such-model", "no-such-file"),
+            "predict": ("predict", "--model", "no-such-model", "a sentence")}
+
+
+def probe(*args: str, command=TRAIN, **env: str) -> tuple[list[int], int]:
+    """(threads of every BLAS numpy loaded, processes for tagging) in a `winner ARGS COMMAND ...` process,
+    `env` added to a clean environment."""
+    proc = subprocess.run([sys.executable, "-c", PROBE, *args, *command], env={**CLEAN, **env},
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    counts, processes = json.loads(proc.stdout)
+    assert counts, "threadpoolctl found no BLAS"
+    return counts, processes
 
 
 def blas_threads(*args: str, **env: str) -> list[int]:
-    """Threads of every BLAS numpy loaded in a `winner ARGS eval ...` process, `env` added to a clean environment."""
-    proc = subprocess.run([sys.executable, "-c", PROBE, *args], env={**CLEAN, **env}, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    counts = json.loads(proc.stdout)
-    assert counts, "threadpoolctl found no BLAS"
-    return counts
+    """Threads of every BLAS numpy loaded in a `winner ARGS train ...` process, `env` added to a clean environment."""
+    return probe(*args, **env)[0]
 
 
 def test_default_is_one_thread():
@@ -100,3 +112,16 @@ def test_tagging_takes_the_users_count_else_every_core(monkeypatch):
 def test_the_cores_are_those_this_process_may_run_on():
     expected = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     assert threads.cores() == expected >= 1
+
+
+@pytest.mark.parametrize("command", ["eval", "predict"])
+def test_tagging_commands_run_one_blas_thread_per_process(command):
+    """predict and eval share their work between processes (winner.workers, winner.forked): the count the
+    user gives is their processes, each with one BLAS thread, not that many threads in each of them (which
+    spin-wait for one another's cores)."""
+    assert probe("--threads", "2", command=COMMANDS[command]) == ([1] * len(blas_threads()), 2)
+    counts, processes = probe(command=COMMANDS[command], OPENBLAS_NUM_THREADS="2")
+    assert set(counts) == {1} and processes == 2
+    counts, processes = probe(command=COMMANDS[command])
+    assert set(counts) == {1} and processes == threads.cores()
+    assert set(probe("--threads", "2", command=COMMANDS["train"])[0]) == {2}  # training keeps its threads

@@ -40,18 +40,20 @@ def _print_version(value: bool) -> None:
 
 @app.callback()
 def options(
+    ctx: typer.Context,
     threads: Optional[int] = typer.Option(
         None, "--threads", envvar="WINNER_THREADS", min=1,
         help="BLAS threads for the matrix products (default: OPENBLAS_NUM_THREADS, MKL_NUM_THREADS or "
-             "OMP_NUM_THREADS if set, else 1), and processes for tagging large input and scoring a large "
-             "file (default: the same variables if set, else every core)."),
+             "OMP_NUM_THREADS if set, else 1); for predict and eval, processes for tagging large input and "
+             "scoring a large file, one BLAS thread each (default: the same variables if set, else every core)."),
     version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
                                  help="Print winner's version and exit."),
 ):
     """Window-based named-entity tagger: train (max-margin or softmax), evaluate and run a window network."""
     from winner import threads as blas_threads
 
-    blas_threads.configure(threads)  # before numpy loads: the commands import it only after this
+    # before numpy loads: the commands import it only after this
+    blas_threads.configure(threads, tagging=ctx.invoked_subcommand in blas_threads.TAGGING)
 
 
 def err(message: str) -> None:

@@ -21,7 +21,10 @@ Performance).
 Tagging hardly uses BLAS, and its processes (winner.workers, which share
 out a large input) never spin-wait: beside a busy process they share a core,
 and lose no more than its share. So tagging takes the count of rule 1 or 2
-when the user gave one, and otherwise every core this process may run on.
+when the user gave one, and otherwise every core this process may run on, as
+its processes, each with one BLAS thread: N processes of N spinning threads
+each made `winner --threads 2 predict` on 800k tokens 2.3 times slower than
+the same processes with one thread each.
 This module imports nothing heavy: the CLI calls it before numpy loads.
 """
 
@@ -58,12 +61,17 @@ def chosen(threads: int | None, environ: MutableMapping[str, str]) -> int:
 
 
 _configured: list[int | None] = []  # the count the user gave when configure() ran (None: none given)
+TAGGING = ("predict", "eval")  # the commands whose cores go to processes (winner.workers, winner.forked)
 
 
-def configure(threads: int | None = None, environ: MutableMapping[str, str] = os.environ) -> int:
-    """Write the chosen count to every variable in VARIABLES; returns it. Call before numpy is imported."""
+def configure(threads: int | None = None, environ: MutableMapping[str, str] = os.environ,
+              tagging: bool = False) -> int:
+    """Write the BLAS thread count to every variable in VARIABLES; returns it. Call before numpy is imported.
+
+    The count is chosen() by the rule above, or 1 for a command that tags (`tagging`: one of TAGGING),
+    whose processes (for_tagging()) take the cores instead."""
     _configured[:] = [given(threads, environ)]
-    count = chosen(threads, environ)
+    count = 1 if tagging else chosen(threads, environ)
     for name in VARIABLES:
         environ[name] = str(count)
     return count
