@@ -76,7 +76,8 @@ def scoring_steps(loaded, windows) -> dict[str, float]:
     spent: dict[str, float] = {}
     scorer.keys = timed(scorer.keys, spent, "keys and their slots (hash map)")
     scorer.known.find = timed(scorer.known.find, spent, "keys and their slots (hash map)")
-    scorer.fill = timed(scorer.fill, spent, "rows of keys not kept (past the cache's room)")
+    scorer.keep = timed(scorer.keep, spent, "keys to keep (none new, once the cache is full)")
+    scorer.pass_through = timed(scorer.pass_through, spent, "rows of keys not kept (past the cache's room)")
     scorer._sum_and_score = timed(scorer._sum_and_score, spent, "gathering and summing rows, f and the output layer")
     scorer.score(windows)
     return spent

@@ -223,16 +223,20 @@ def test_two_processes_score_as_one(sample_model, sample_dev, monkeypatch):
     assert_close(shared, fast(sample_model).score(windows))
 
 
-def test_a_round_with_more_keys_than_room_is_scored_batch_by_batch(sample_model, monkeypatch):
-    """Random windows in rounds of 4 batches: their keys not kept outnumber the w BATCH slots past the
-    kept, so fill() declines the round, and its batches are scored one by one, as they would be alone."""
+def test_keys_not_kept_are_worked_out_by_each_process_for_its_own_windows(sample_model, monkeypatch):
+    """Random windows with room for one key: in every round almost every key is one not kept, more of them
+    than the w BATCH slots past the kept hold, so each process works out its own batches' rows; the
+    scores are still the plain graph's and one process's."""
     monkeypatch.setattr(fastscore, "BATCH", 256)
     monkeypatch.setattr(fastscore, "ROUND", 1024)
+    monkeypatch.setattr(fastscore.forked, "available", lambda: True)
     windows = random_windows(sample_model, 3000, seed=1)
     scorer = fast(sample_model, cache_bytes=1)
     keys = scorer.keys({name: ids[:1024] for name, ids in windows.items()})
-    assert not scorer.fill(keys, scorer.known.find(keys.ravel()).reshape(keys.shape))
-    assert_close(scorer.score(windows, processes=2), plain(sample_model, windows))
+    assert len(np.unique(keys)) > sample_model.featurizer.width * fastscore.BATCH
+    shared = scorer.score(windows, processes=2)
+    assert_close(shared, plain(sample_model, windows))
+    assert_close(shared, fast(sample_model, cache_bytes=1).score(windows))
 
 
 def test_eval_and_conll_tagging_pass_their_process_count_to_the_fast_path(sample_dir, sample_model, monkeypatch):

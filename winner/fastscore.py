@@ -31,8 +31,9 @@ f(W x + b), and any hidden size (an ensemble's concatenated members too).
 Two threads sharing out a batch (numpy lets go of the interpreter lock in
 its calls) were slower than one, their calls being short and their gathers
 sharing the memory bandwidth; a second core serves a second process
-instead: score(windows, processes) works out the rows of ROUND windows'
-keys here, then forks processes that sum and score parts of them
+instead: score(windows, processes) finds the slots of ROUND windows' keys
+and keeps those worth keeping here, then forks processes that work out the
+rows of their own windows' other keys, and sum and score them
 (winner.forked); `winner predict` shares raw text out by lines instead
 (winner.workers). A key's rows are written by one matrix product straight
 into their slots. Training keeps the plain graph;
@@ -121,62 +122,71 @@ class FastScorer:
         slots = out.reshape(len(x), self.flat_blocks.shape[1])  # (M, w H): contiguous slots, a view
         np.matmul(x, self.flat_blocks, out=slots)
 
-    def fill(self, keys: np.ndarray, slots: np.ndarray) -> bool:
-        """Give every key (N, w) of a batch whose slot (N, w) is -1 (not kept) a slot with its rows. A key is
-        kept, while there is room, once it has been met in two batches or in more than w windows of one
-        (twice as a token): one met once is worked out for its batch only, so that a text's one-off words
-        take no memory. Returns False, changing nothing, when the keys not kept outnumber the w BATCH slots
-        past the kept (only a batch of more than BATCH windows can)."""
+    def keep(self, keys: np.ndarray, slots: np.ndarray) -> None:
+        """Give the keys (N, w) whose slot (N, w) is -1 a slot with their rows when they are worth keeping
+        and there is room: a key is kept once it has been met in two calls or in more than w windows of one
+        (twice as a token), so that a text's one-off words take no memory. Those not kept stay -1 (see
+        pass_through) and are remembered as met."""
         flat, slot = keys.ravel(), slots.ravel()
         missing = np.flatnonzero(slot < 0)
         if not missing.size:
-            return True
+            return
         new, inverse, counts = np.unique(flat[missing], return_inverse=True, return_counts=True)
         met_before = self.met.find(new) >= 0
         wanted = np.flatnonzero(met_before | (counts > self.width))
         kept = wanted[np.argsort(-counts[wanted], kind="stable")][: self.limit - len(self.known)]
-        if len(new) - len(kept) > len(self.rows) - self.limit:
-            return False
         passing = np.ones(len(new), bool)
         passing[kept] = False
-        passing = np.flatnonzero(passing)  # worked out for this batch only, into the rows past the kept
-        where = np.empty(len(new), np.int64)
-        where[kept] = self.known.add(new[kept])  # the next free slots, in order
-        where[passing] = np.arange(self.limit, self.limit + len(passing))
         if len(kept):
+            where = np.full(len(new), -1, np.int64)
+            where[kept] = self.known.add(new[kept])  # the next free slots, in order
             self.work_out(new[kept], self.rows[where[kept[0]]: where[kept[0]] + len(kept)])
-        self.work_out(new[passing], self.rows[self.limit: self.limit + len(passing)])
-        slot[missing] = where[inverse.ravel()]
-        first_met = new[passing[~met_before[passing]]]
+            slot[missing] = where[inverse.ravel()]
+        first_met = new[passing & ~met_before]
         if len(self.met) + len(first_met) > self.met.capacity:  # forget, rather than grow without end
             self.met = KeySlots(self.met.capacity)
         self.met.add(first_met[: self.met.capacity])
-        return True
+
+    def pass_through(self, keys: np.ndarray, slots: np.ndarray) -> None:
+        """Work out, for these windows only, the rows of the keys (B, w) whose slot (B, w) is still -1, into
+        the w BATCH slots past the kept ones (room for every key of BATCH windows: B may be no more).
+        Changes nothing the next call sees, so forked processes may each do their own windows'."""
+        flat, slot = keys.ravel(), slots.ravel()
+        missing = np.flatnonzero(slot < 0)
+        if not missing.size:
+            return
+        new, inverse = np.unique(flat[missing], return_inverse=True)
+        self.work_out(new, self.rows[self.limit: self.limit + len(new)])
+        slot[missing] = self.limit + inverse.ravel()
 
     def score(self, windows: dict[str, np.ndarray], processes: int = 1) -> np.ndarray:
         """model.score(params, windows, activation) for windows {feature: (N, w) ids}: s (N,), or
         whatever model.score_hidden gives per window, to float32 rounding.
 
-        processes > 1 shares out the summing and scoring of ROUND windows at a time between that many
-        processes (winner.forked), once this process has worked out the rows of all their keys; fewer
-        windows than a ROUND, or a round with more keys than the cache has room for, are scored in this
-        process alone."""
+        processes > 1 shares out ROUND windows at a time between that many processes (winner.forked), once
+        this process has found their keys' slots and kept the keys worth keeping; each process works out
+        the rows of its own windows' other keys, then sums and scores them. Fewer windows than a ROUND
+        are scored in this process alone."""
         n = len(windows[self.names[0]])
         out = np.empty((n, *self.out_shape), self.rows.dtype)
         together = ROUND if processes > 1 and n >= ROUND and forked.available() else BATCH
         for first in range(0, n, together):
             keys = self.keys({name: windows[name][first: first + together] for name in self.names})  # (B, w)
             slots = self.known.find(keys.ravel()).reshape(keys.shape)  # (B, w), -1: not kept
+            self.keep(keys, slots)
             part = out[first: first + together]
-            if len(keys) > BATCH and self.fill(keys, slots):
-                forked.share(lambda a, b, into: self._sum_and_score(slots[a: b], into), part, processes)
-                continue
-            for a in range(0, len(keys), BATCH):  # a batch's keys always fit: w BATCH slots wait for them
-                batch = keys[a: a + BATCH]
-                batch_slots = self.known.find(batch.ravel()).reshape(batch.shape)
-                self.fill(batch, batch_slots)
-                self._sum_and_score(batch_slots, part[a: a + BATCH])
+            if len(keys) > BATCH:
+                forked.share(lambda a, b, into: self._score_kept(keys[a: b], slots[a: b], into), part, processes)
+            else:
+                self._score_kept(keys, slots, part)
         return out
+
+    def _score_kept(self, keys: np.ndarray, slots: np.ndarray, out: np.ndarray) -> None:
+        """out = the output of windows whose keys (B, w) have their slots (B, w) once kept (-1: not kept),
+        BATCH windows at a time: the rows of the keys not kept, then the sums."""
+        for a in range(0, len(keys), BATCH):
+            self.pass_through(keys[a: a + BATCH], slots[a: a + BATCH])
+            self._sum_and_score(slots[a: a + BATCH], out[a: a + BATCH])
 
     def _sum_and_score(self, slots: np.ndarray, out: np.ndarray) -> None:
         """out (B,) or (B, C) = the output of windows whose keys' rows are in `slots` (B, w): z is the sum of
