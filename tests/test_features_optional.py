@@ -35,6 +35,14 @@ def test_gazetteer_matches_never_cross_sentences():
     assert gazetteer.classes_flat(lower, np.array([4])).tolist() == [NONE, BEGIN, INSIDE, NONE]
 
 
+def test_a_token_holding_a_space_is_part_of_no_name():
+    """Names are matched as their tokens joined by spaces; a token given with a space inside (the API takes
+    pre-tokenised sentences) must not join up into a longer name's text."""
+    gazetteer = Gazetteer([("new", "york", "city", "x"), ("new", "york", "a")])
+    assert gazetteer.classes_flat(["new", "york", "city x", "b"], np.array([4])).tolist() == [NONE] * 4
+    assert gazetteer.classes_flat(["new", "york", "city", "x"], np.array([4])).tolist() == [BEGIN] + [INSIDE] * 3
+
+
 def plain_classes(names, sentence: list[str]) -> list[int]:
     """Greedy longest match from the left, written plainly: the rule classes_flat() follows."""
     lower, out, i = [t.lower() for t in sentence], [NONE] * len(sentence), 0

@@ -246,6 +246,6 @@ def load_featurizer(directory: Path, f) -> Featurizer:
         if wanted:
             path = directory / f"gazetteer-{name}.txt"
             names = lines(read_text(path, "file", ", but the model directory needs it"))
-            gazetteers[name] = Gazetteer((tuple(line.split(" ")) for line in names), normalised=True)
+            gazetteers[name] = Gazetteer.from_lines(names)
     return Featurizer(vocab("vocab.txt"), f.half_window, f.lowercase, f.digits_to_zero,
                       vocab("suffixes.txt") if f.suffix_dim else None, f.suffix_length, gazetteers, f.caps_uncased)

@@ -35,36 +35,51 @@ SINGLE, FIRST = 1, 2  # Gazetteer.status bits
 
 
 class Gazetteer:
-    """Names as token tuples of vocabulary keys (lowercase, normal form C: winner.keys), indexed by
-    their first token."""
+    """Names as token sequences of vocabulary keys (lowercase, normal form C: winner.keys), indexed by
+    their first token. Each name is held as its tokens joined by one space (a token holds none), so
+    that a model's gazetteers are built from their files' lines without a tuple per name."""
 
     def __init__(self, names: Iterable[tuple[str, ...]], normalised: bool = False):
         """normalised: the names are already lowercase, distinct and sorted (as save() writes them)."""
         if normalised:
-            self.names = list(names)
+            joined = [" ".join(name) for name in names]
         else:
             names = [name for name in names if name]
             keys = iter(normalise_all([token for name in names for token in name], True, False))
-            self.names = sorted({tuple(next(keys) for _ in name) for name in names})
-        self.lengths: dict[str, list[int]] = {}  # first token -> lengths of its names of 2 tokens or more
-        self.singles: set[str] = set()  # names of one token
-        self.pairs: set[tuple[str, str]] = set()  # the first two tokens of the longer names
-        for name in self.names:
-            if len(name) == 1:
-                self.singles.add(name[0])
-            else:
-                self.lengths.setdefault(name[0], []).append(len(name))
-                self.pairs.add(name[:2])
-        for first in self.lengths:
-            self.lengths[first] = sorted(set(self.lengths[first]), reverse=True)
-        self._set = set(self.names)
+            joined = sorted({" ".join(next(keys) for _ in name) for name in names})
+        self._index(joined)
+
+    @classmethod
+    def from_lines(cls, lines: list[str]) -> Gazetteer:
+        """The gazetteer of save()'s lines (one name a line, its tokens joined by one space: lowercase,
+        distinct, sorted) as they are: loading a model builds up to three, one of 36,000 world place
+        names, before it tags a word."""
+        gazetteer = cls.__new__(cls)
+        gazetteer._index(lines)
+        return gazetteer
+
+    def _index(self, joined: list[str]) -> None:
+        self._joined = joined
+        self._set = set(joined)
+        longer = [name.split(" ") for name in joined if " " in name]
+        lengths: dict[str, set[int]] = {}
+        for first, size in {(tokens[0], len(tokens)) for tokens in longer}:
+            lengths.setdefault(first, set()).add(size)
+        # first token -> lengths of its names of 2 tokens or more, longest first
+        self.lengths = {first: sorted(sizes, reverse=True) for first, sizes in lengths.items()}
+        self.pairs = {f"{tokens[0]} {tokens[1]}" for tokens in longer}  # the first two tokens of the longer names
         # what a token may be, in one lookup: SINGLE a name of one token, FIRST the first of a longer one
         self.status = dict.fromkeys(self.lengths, FIRST)
-        for single in self.singles:
+        for single in (name for name in joined if " " not in name):
             self.status[single] = self.status.get(single, 0) | SINGLE
 
+    @property
+    def names(self) -> list[tuple[str, ...]]:
+        """The names as token tuples, sorted."""
+        return [tuple(name.split(" ")) for name in self._joined]
+
     def __len__(self) -> int:
-        return len(self.names)
+        return len(self._joined)
 
     def classes(self, tokens: list[str]) -> list[int]:
         """NONE, BEGIN or INSIDE for every token of one sentence: greedy longest match from the left."""
@@ -87,7 +102,7 @@ class Gazetteer:
         out[(status & SINGLE) > 0] = BEGIN
         firsts, names, pairs = self.lengths, self._set, self.pairs
         begins_some = np.flatnonzero(status[:-1] & FIRST).tolist()  # no pair starts at the last token
-        begins_pair = [(lower[i], lower[i + 1]) in pairs for i in begins_some]  # token and next begin a name
+        begins_pair = [f"{lower[i]} {lower[i + 1]}" in pairs for i in begins_some]  # token and next begin a name
         candidates = np.array(begins_some, np.int64)[np.array(begins_pair, bool)]
         room = np.repeat(np.cumsum(lengths), lengths)[candidates] - candidates  # tokens left in the sentence
         begins, sizes, covered = [], [], 0  # covered: tokens before this index are inside an earlier match
@@ -95,7 +110,9 @@ class Gazetteer:
             if i < covered:
                 continue
             for length in firsts[lower[i]]:  # longest first
-                if length <= left and tuple(lower[i: i + length]) in names:
+                # the count of spaces: a token holding one (given by the API, never by a tokenizer) is no name's
+                if length <= left and (text := " ".join(lower[i: i + length])) in names \
+                        and text.count(" ") == length - 1:
                     begins.append(i)
                     sizes.append(length)
                     covered = i + length
@@ -107,7 +124,7 @@ class Gazetteer:
         return out
 
     def save(self, path) -> None:
-        Path(path).write_text("".join(" ".join(name) + "\n" for name in self.names), encoding="utf-8")
+        Path(path).write_text("".join(name + "\n" for name in self._joined), encoding="utf-8")
 
     @classmethod
     def load(cls, path) -> "Gazetteer":
