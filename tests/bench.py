@@ -33,7 +33,8 @@ Measures, as medians of several runs on this machine:
      workers against the same 4 `winner train` one after another.
 --only dask runs 7 and 8 alone (training the model 7 tags when it is missing);
 --only training runs 1 alone, --only busy runs 6 alone.
-It writes only under runs/bench/ (ignored by git). Benchmarks measure; no
+It writes only under runs/bench/ (ignored by git), after compiling winner's
+modules to bytecode (__pycache__/, as a pip install does). Benchmarks measure; no
 test asserts a time.
 """
 
@@ -456,6 +457,10 @@ def main() -> None:
                         help="only figure 3, tagging with this model (e.g. runs/bench/conll2003/model-best)")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
+    # winner's modules as bytecode first, as a pip install leaves them and as every run after the first
+    # finds them: where PYTHONDONTWRITEBYTECODE is set (some containers set it) each process would compile
+    # them again, and the start-up and whole-process figures would time the compiler.
+    run([sys.executable, "-m", "compileall", "-q", str(REPO / "winner")])
     if args.tagging:
         bench_tagging(args.tagging, str(args.tagging), args.runs, sizes=(200_000, 800_000))
         return
