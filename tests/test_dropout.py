@@ -14,6 +14,7 @@ from test_gradients import TOLERANCE, gate_check, loss_problem
 from test_config import load_text
 from test_softmax import softmax_problem
 from winner import config as config_module, gates, gradcheck, model, objectives, recipe, train
+from winner.selfcheck import run_gradcheck
 
 
 def test_mask_zeroes_about_the_rate_and_scales_the_rest_to_keep_the_mean():
@@ -98,6 +99,23 @@ def test_the_mask_changes_the_loss_and_a_mask_of_ones_does_not():
     assert call()[0] != plain
     mask = np.ones((len(labels), params["W"].shape[1]))
     assert model.softmax_loss_and_grads(params, windows, labels, "tanh", mask=mask)[0] == plain
+
+
+@pytest.mark.parametrize("objective", ["max_margin", "softmax"])
+def test_gradcheck_of_a_config_with_dropout_holds_a_mask_fixed(in_repo_root, objective, monkeypatch):
+    """`winner gradcheck` checks the graph training runs: with train.dropout, a mask drawn as a step draws
+    one, in the loss it differences and in the gradients it compares; a backward that forgets the mask
+    fails the check."""
+    overrides = ["train.dropout=0.5", "model.hidden=6", f"train.objective={objective}"]
+    masks = []
+    forward = model.forward
+    monkeypatch.setattr(model, "forward", lambda params, windows, activation, mask=None:
+                        masks.append(mask) or forward(params, windows, activation, mask))
+    check = run_gradcheck("configs/default.yaml", overrides, windows=1, log=lambda _: None)
+    assert check.passed and "a dropout mask (train.dropout 0.5) held fixed" in check.batch
+    assert masks and all(m is not None and (m == 0).any() for m in masks)
+    monkeypatch.setattr(gates, "dropout_backward", lambda dout, mask: dout)
+    assert not run_gradcheck("configs/default.yaml", overrides, windows=1, log=lambda _: None).passed
 
 
 def sample_config(dropout: float, objective: str = "softmax"):

@@ -53,18 +53,19 @@ def check_loss_gradients(params: dict, true_windows: dict, corrupt_windows: dict
 
 
 def kink_distance(params: dict, true_windows: dict, corrupt_windows: dict, activation: str,
-                  margin: float = 1.0) -> float:
-    """How far the problem is from the nearest point where the loss has no derivative."""
-    s_true, s_corrupt, cache = model.score_pairs(params, true_windows, corrupt_windows, activation)
+                  margin: float = 1.0, mask: np.ndarray | None = None) -> float:
+    """How far the problem is from the nearest point where the loss has no derivative (mask: the dropout
+    mask held fixed, model.score_pairs)."""
+    s_true, s_corrupt, cache = model.score_pairs(params, true_windows, corrupt_windows, activation, mask)
     gaps = margin - s_true[:, None] + s_corrupt
     z = cache["affine"][0] @ params["W"].T + params["b"]
     return min(float(np.abs(gaps).min()), _unit_distance(z, activation))
 
 
-def activation_kink_distance(params: dict, windows: dict, activation: str) -> float:
+def activation_kink_distance(params: dict, windows: dict, activation: str, mask: np.ndarray | None = None) -> float:
     """How far the hidden units are from the activation's kinks (inf for smooth ones): the only
-    kinks of the cross-entropy loss, which is smooth in the logits."""
-    _, cache = model.forward(params, windows, activation)
+    kinks of the cross-entropy loss, which is smooth in the logits (mask: the dropout mask held fixed)."""
+    _, cache = model.forward(params, windows, activation, mask)
     return _unit_distance(cache["affine"][0] @ params["W"].T + params["b"], activation)
 
 

@@ -70,17 +70,30 @@ def compact(params: dict, true_windows: dict, corrupt_windows: dict):
     return params, true_compact, corrupt_compact, rows_used
 
 
-def loss_only(params: dict, true_windows: dict, corrupt_windows: dict, activation: str, margin: float):
+def loss_only(params: dict, true_windows: dict, corrupt_windows: dict, activation: str, margin: float,
+              mask: np.ndarray | None = None):
     """J() of the current params: forward pass and hinge, no backward. model.score_pairs without its
-    concatenation, which is done once here: J is evaluated twice for every parameter entry."""
+    concatenation, which is done once here: J is evaluated twice for every parameter entry. mask: the
+    dropout mask (B + Bk, D) held fixed, or None."""
     B = len(next(iter(true_windows.values())))
     both = {k: np.concatenate([true_windows[k], corrupt_windows[k]]) for k in true_windows}
 
     def loss() -> float:
-        s, _ = model.forward(params, both, activation)  # (B + Bk,)
+        s, _ = model.forward(params, both, activation, mask)  # (B + Bk,)
         return gates.hinge_forward(s[:B], s[B:].reshape(B, -1), margin)[0]
 
     return loss
+
+
+def _mask(params: dict, rows: int, cfg, rng) -> np.ndarray | None:
+    """The dropout mask (rows, D) of a checked batch, drawn as a training step draws one
+    (objectives.step_mask) and held fixed while J is differenced; None without train.dropout."""
+    mask = objectives.step_mask(params, rows, cfg.train.dropout, rng)
+    return None if mask is None else mask.astype(np.float64)
+
+
+def _held(cfg) -> str:
+    return f"; a dropout mask (train.dropout {cfg.train.dropout:g}) held fixed" if cfg.train.dropout else ""
 
 
 def _problem(config_path, overrides, model_dir):
@@ -144,8 +157,9 @@ def _max_margin_batch(params, data, cfg, windows: int, rng):
             batch = rng.choice(hardest, windows, replace=False)
             corrupt_windows = _hardest_corrupted(params, data, batch, cfg, negatives, rng)
         small, true_compact, corrupt_compact, rows_used = compact(params, data.take(batch), corrupt_windows)
-        distance = gradcheck.kink_distance(small, true_compact, corrupt_compact, activation, margin)
-        _, grads, active = model.loss_and_grads(small, true_compact, corrupt_compact, activation, margin)
+        mask = _mask(small, windows + windows * k, cfg, rng)
+        distance = gradcheck.kink_distance(small, true_compact, corrupt_compact, activation, margin, mask)
+        _, grads, active = model.loss_and_grads(small, true_compact, corrupt_compact, activation, margin, mask=mask)
         if distance > MIN_KINK_DISTANCE and active:  # no pair active: every gradient is 0, nothing checked
             break
     else:
@@ -157,8 +171,8 @@ def _max_margin_batch(params, data, cfg, windows: int, rng):
     else:
         drawn = (f"{windows} true window{plural} of the lowest-scoring {len(hardest):,}, {windows * k} corrupted "
                  f"(the highest-scoring {k} of {HARD_POOL * k} drawn for each)")
-    described = f"{drawn}; {active} of {windows * k} pairs inside the margin"
-    return small, grads, loss_only(small, true_compact, corrupt_compact, activation, margin), rows_used, \
+    described = f"{drawn}; {active} of {windows * k} pairs inside the margin{_held(cfg)}"
+    return small, grads, loss_only(small, true_compact, corrupt_compact, activation, margin, mask), rows_used, \
         described, distance
 
 
@@ -173,18 +187,20 @@ def _softmax_batch(params, data, cfg, classes, windows: int, rng):
         batch = np.concatenate([rng.choice(rows, windows, replace=False) for rows in by_class])
         labels = data.labels[batch].astype(np.int64)
         small, compacted, _, rows_used = compact(params, data.take(batch), {k: v[:0] for k, v in data.ids.items()})
-        distance = gradcheck.activation_kink_distance(small, compacted, activation)
+        mask = _mask(small, len(batch), cfg, rng)
+        distance = gradcheck.activation_kink_distance(small, compacted, activation, mask)
         if distance > MIN_KINK_DISTANCE:
             break
     else:
         raise WinnerError(f"no batch of {windows} windows a class away from kinks in {DRAWS} draws; "
                           f"try another --windows")
-    _, grads = model.softmax_loss_and_grads(small, compacted, labels, activation)
+    _, grads = model.softmax_loss_and_grads(small, compacted, labels, activation, mask=mask)
 
     def loss() -> float:
-        return gates.softmax_ce_forward(model.forward(small, compacted, activation)[0], labels)[0]
+        return gates.softmax_ce_forward(model.forward(small, compacted, activation, mask)[0], labels)[0]
 
-    described = f"{len(batch)} windows, {windows} of each class ({', '.join(classes)}); softmax with cross-entropy"
+    described = (f"{len(batch)} windows, {windows} of each class ({', '.join(classes)}); softmax with cross-entropy"
+                 f"{_held(cfg)}")
     return small, grads, loss, rows_used, described, distance
 
 
