@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -51,24 +50,9 @@ def small_pieces(monkeypatch):
     monkeypatch.setattr(workers, "PIECE", 3)
 
 
-def gated(tmp_path):
-    """tag(), but a child tags nothing until the parent has tagged a piece: the parent takes one only once
-    every child has AHEAD pieces in hand, so all of them take part however fast a child would be."""
-    gate, parent = tmp_path / "gate", os.getpid()
-
-    def tagger(batch):
-        if os.getpid() == parent:
-            gate.touch()
-        while not gate.exists():
-            time.sleep(0.005)
-        return tag(batch)
-
-    return tagger
-
-
-def test_bulk_input_is_shared_out_and_written_in_order(small_pieces, tmp_path):
+def test_bulk_input_is_shared_out_and_written_in_order(small_pieces):
     batches = [lines(0, 8), lines(8, 10), lines(18, 2), lines(20, 9)]  # the third is not full
-    tagged = run(batches, 3, gated(tmp_path))
+    tagged = run(batches, 3)
     assert [line for _, line in tagged] == lines(0, 29)
     pids = {pid for pid, _ in tagged}
     assert os.getpid() in pids and len(pids) == 3  # the parent and two children
@@ -106,29 +90,11 @@ def test_stopping_early_ends_the_children(small_pieces):
     assert child != os.getpid() and gone(child)
 
 
-def test_any_result_marshal_takes_comes_back_in_order(small_pieces, tmp_path):
+def test_any_result_marshal_takes_comes_back_in_order(small_pieces):
     """A caller may want more than text per piece: (output, tokens tagged), say."""
-    gate = gated(tmp_path)
-
-    def counted(piece):
-        gate(piece)
-        return os.getpid(), len(piece), piece[-1]
-
-    results = list(tag_in_turn(iter([lines(0, 20)]), counted, 2, FULL))
+    results = list(tag_in_turn(iter([lines(0, 20)]), lambda piece: (os.getpid(), len(piece), piece[-1]), 2, FULL))
     assert [(count, last) for _, count, last in results] == [(3, f"line {i}") for i in range(2, 18, 3)] + [(2, "line 19")]
     assert len({pid for pid, _, _ in results}) == 2
-
-
-def test_a_busy_child_is_given_no_more_than_its_hands_hold(small_pieces, tmp_path):
-    """While the children cannot tag (here: until the parent has tagged a piece), each is sent AHEAD
-    pieces and the parent tags the next; then the work goes wherever there is room again."""
-    tagged = run([lines(0, 3 * 9)], 3, gated(tmp_path))
-    assert [line for _, line in tagged] == lines(0, 27)
-    pieces = [tagged[i][0] for i in range(0, 27, 3)]
-    children = pieces[: 2 * workers.AHEAD]
-    assert os.getpid() not in children and len(set(children)) == 2
-    assert all(children.count(pid) == workers.AHEAD for pid in children)
-    assert pieces[2 * workers.AHEAD] == os.getpid()
 
 
 def test_pieces_are_whole_lines_of_the_batch():
@@ -136,8 +102,8 @@ def test_pieces_are_whole_lines_of_the_batch():
     tagged = run([lines(0, PIECE + 5)], 2)
     assert [line for _, line in tagged] == lines(0, PIECE + 5)
     by_process = [pid for pid, _ in tagged]
-    assert by_process[:PIECE] == [by_process[0]] * PIECE and by_process[0] != os.getpid()  # a child's first
-    assert len(set(by_process[PIECE:])) == 1
+    assert by_process[:PIECE] == [by_process[0]] * PIECE and by_process[0] != os.getpid()
+    assert set(by_process[PIECE:]) == {os.getpid()}
 
 
 def test_predict_writes_the_same_bytes_with_one_process_and_with_two(tmp_path):
