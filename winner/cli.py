@@ -16,7 +16,8 @@ from typing import List, Optional
 
 import typer
 
-from winner import cli_many
+from winner import cli_inspect, cli_many
+from winner.cli_common import DEFAULT_MODEL, err, not_a_file, one_line
 from winner.errors import WinnerError
 
 app = typer.Typer(
@@ -26,8 +27,6 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
     help="Window-based named-entity tagger: train (max-margin or softmax), evaluate and run a window network.",
 )
-
-DEFAULT_MODEL = "runs/default/model-best"
 
 
 def _print_version(value: bool) -> None:
@@ -56,15 +55,6 @@ def options(
     blas_threads.configure(threads, tagging=ctx.invoked_subcommand in blas_threads.TAGGING)
 
 
-def err(message: str) -> None:
-    typer.echo(message, err=True)
-
-
-def one_line(message: str) -> str:
-    """Errors are one line even when they quote user input that holds line breaks."""
-    return message.replace("\r", "\\r").replace("\n", "\\n")
-
-
 def user_errors(command):
     """Turn the errors a user can cause into one line on stderr and exit code 1."""
 
@@ -86,11 +76,6 @@ def user_errors(command):
 
 
 class EvalFormat(str, Enum):
-    text = "text"
-    json = "json"
-
-
-class ExplainFormat(str, Enum):
     text = "text"
     json = "json"
 
@@ -269,7 +254,7 @@ def predict(
     input = inputs[0] if inputs else None
     if text not in (None, "-") and input is not None:
         raise WinnerError(f"predict: give TEXT or --input {input}, not both")
-    _not_a_file(text, "predict", f"to tag its lines use --input {text} (add --input-format conll for a CoNLL file)")
+    not_a_file(text, "predict", f"to tag its lines use --input {text} (add --input-format conll for a CoNLL file)")
     model = api.load(model_dir)
     if input not in (None, "-"):
         batches = predict_output.file_batches(input, input_format.value)  # as --output-dir tags each file
@@ -282,81 +267,13 @@ def predict(
         sys.stdout.flush()
 
 
-def _not_a_file(text: Optional[str], command: str, hint: str) -> None:
-    """A TEXT argument that names an existing file is refused: it was surely meant to be read."""
-    if text not in (None, "-") and Path(text).is_file():
-        raise WinnerError(f"{command}: '{text}' is a file; {hint}")
-
-
 app.command()(user_errors(cli_many.sweep))  # winner sweep, defined with many-file predict
 
 
-@app.command()
-@user_errors
-def explain(
-    text: Optional[str] = typer.Argument(None, help="A sentence; omitted or '-': read one sentence per line from stdin."),
-    model_dir: Path = typer.Option(Path(DEFAULT_MODEL), "--model", help="Model directory."),
-    every_token: bool = typer.Option(False, "--all", help="Explain every token, not only those tagged as the class."),
-    format: ExplainFormat = typer.Option(ExplainFormat.text, "--format", help="text: a table per token; json: one object per sentence."),
-    chosen: Optional[str] = typer.Option(None, "--class", help="Softmax models: the class whose logit to explain (default the target type)."),
-):
-    """How much each word of a token's window pushed its score (a softmax model: a class's logit) up or
-    down; the parts add up to it."""
-    import json
-
-    from winner import checkpoint, colour, stream
-    from winner.explain import explain_lines, render_text
-
-    _not_a_file(text, "explain", f"to explain its lines give them on stdin: winner explain < {text}")
-    loaded = checkpoint.load(model_dir)
-    target = chosen or loaded.target
-    h = loaded.featurizer.half_window
-    sentences = explain_lines(loaded, [line for batch in stream.text_or_stdin(text) for line in batch],
-                              every_token, target)
-    threshold = float(loaded.thresholds[loaded.types.index(target)]) if target in loaded.types else None
-    terminal, coloured = sys.stdout.isatty(), colour.enabled(sys.stdout)
-    for i, sentence in enumerate(sentences):
-        if format == ExplainFormat.json:
-            typer.echo(json.dumps(sentence.as_dict(h, target, threshold), ensure_ascii=False))
-        else:
-            typer.echo(("\n" if i else "") + render_text(sentence, h, target, threshold, terminal, coloured), nl=False)
-
-
-@app.command()
-@user_errors
-def gradcheck(
-    config: Optional[Path] = typer.Argument(None, help="YAML config file; or give --model instead."),
-    overrides: Optional[List[str]] = typer.Argument(None, help="section.key=value, e.g. model.hidden=10 for a quick check."),
-    model_dir: Optional[Path] = typer.Option(None, "--model", help="Check a trained model directory instead of a config's initial parameters."),
-    windows: int = typer.Option(2, "--windows", min=1, help="Windows in the batch: true windows with train.k corrupted ones each (max-margin), or windows (softmax)."),
-    tolerance: float = typer.Option(1e-6, "--tolerance", min=0.0, help="Largest relative error that passes."),
-):
-    """Every analytic gradient of the loss against central differences, in float64; exit 1 on failure."""
-    from winner.selfcheck import render_text, run_gradcheck
-
-    if (config is None) == (model_dir is None):
-        raise WinnerError("gradcheck: give a CONFIG or --model DIR (one of them)")
-    check = run_gradcheck(config, overrides or [], model_dir, windows, tolerance, log=err)
-    typer.echo(render_text(check), nl=False)
-    if not check.passed:
-        raise typer.Exit(1)
-
-
-@app.command()
-@user_errors
-def report(
-    run_dir: Path = typer.Argument(..., help="A run directory written by 'winner train', e.g. runs/default."),
-    out: Optional[Path] = typer.Option(None, "--out", help="PNG to write (default RUN_DIR/report.png)."),
-):
-    """Summarise a training run; with matplotlib, also plot its curves and dev score distributions."""
-    from winner.report import INSTALL_HINT, build
-
-    summary, written = build(run_dir, out)
-    typer.echo(summary, nl=False)
-    if written is None:
-        err(f"no plot: matplotlib is not installed ({INSTALL_HINT})")
-    else:
-        typer.echo(f"plot: {written}")
+# winner explain, gradcheck and report: the commands that look inside a model or run
+app.command()(user_errors(cli_inspect.explain))
+app.command()(user_errors(cli_inspect.gradcheck))
+app.command()(user_errors(cli_inspect.report))
 
 
 def main() -> None:

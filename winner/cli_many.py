@@ -15,6 +15,7 @@ from typing import List, Optional
 
 import typer
 
+from winner.cli_common import err, one_line
 from winner.errors import WinnerError
 
 
@@ -27,7 +28,6 @@ def predict_files(text, model_dir: Path, inputs: List[str], input_format: str, f
     """predict --output-dir: every --input file tagged into DIR on Dask (winner.tag_files). Raises
     WinnerError for options that do not go together and for what predict_files raises."""
     from winner import distributed
-    from winner.cli import err, one_line
 
     distributed.require("winner predict --output-dir")
     if text is not None:
@@ -72,7 +72,6 @@ def sweep(
     of all runs as one table. A run that finished before with the same settings is kept; a failed training
     is listed and the others go on (exit code 1 if any failed). Needs the dask extra."""
     from winner import distributed
-    from winner.cli import err
 
     distributed.require("winner sweep")
     distributed.check_choice("sweep", workers, scheduler)
