@@ -155,6 +155,24 @@ def _reader_waits(fifo: Path) -> int | None:
         return None
 
 
+def _tasks_known(dask_scheduler) -> list[str]:
+    """The keys of the tasks the scheduler knows: those queued, running, or finished with a result
+    it still holds on a worker for a client."""
+    return sorted(str(key) for key in dask_scheduler.tasks)
+
+
+def _wait_until_only(dask_client, prefix: str) -> None:
+    """Until every task the scheduler knows has a key starting with prefix (within WAIT): the others
+    have ended and the client has collected and released their results."""
+    guard = threading.Event()
+    for _ in range(int(WAIT / 0.05)):
+        others = [key for key in dask_client.run_on_scheduler(_tasks_known) if not key.startswith(prefix)]
+        if not others:
+            return
+        guard.wait(0.05)
+    pytest.fail(f"tasks still known to the scheduler: {others}")
+
+
 def test_a_killed_worker_loses_no_output_and_a_rerun_completes(dask_client, model, corpus, tmp_path):
     """One input is a FIFO: its task waits on it, with no time limit, until the test has killed the worker
     running it. With no retry allowed, the run ends with that task failed; the outputs written before are
@@ -162,7 +180,9 @@ def test_a_killed_worker_loses_no_output_and_a_rerun_completes(dask_client, mode
 
     The other inputs are tagged by a first run, so that the killed worker holds no finished result the
     client has not fetched: Dask recomputes such results elsewhere, and with retries off a run during
-    which that happened was seen not to end (dask/dask#8882; README, "Past one machine")."""
+    which that happened was seen not to end (dask/dask#8882; README, "Past one machine"). In the second
+    run their tasks only find the outputs there, but each still leaves a result on its worker until the
+    run has collected it, so the worker is killed only once the gate's task is the only one left."""
     sources = tmp_path / "in"
     sources.mkdir()
     text = sentences()
@@ -192,6 +212,7 @@ def test_a_killed_worker_loses_no_output_and_a_rerun_completes(dask_client, mode
             writer = _reader_waits(gate)
             threading.Event().wait(0.05)
         assert writer is not None, "the run ended before its gate task started"
+        _wait_until_only(dask_client, "tag gate.txt ")
         holding = [address for address, keys in dask_client.processing().items()
                    if any(str(key).startswith("tag gate.txt ") for key in keys)]
         assert len(holding) == 1
