@@ -94,6 +94,7 @@ def test_tagging_takes_the_users_count_else_every_core(monkeypatch):
     """winner.threads.for_tagging(): the count given to configure() (--threads, or a variable), else the
     cores, never the BLAS default of 1; before configure() has run, the environment's count."""
     monkeypatch.setattr(threads, "_configured", [])
+    monkeypatch.setattr(threads, "_wrote", [])
     monkeypatch.setattr(threads, "cores", lambda: 6)
     for name in VARIABLES + ("WINNER_THREADS",):
         monkeypatch.delenv(name, raising=False)
@@ -107,6 +108,26 @@ def test_tagging_takes_the_users_count_else_every_core(monkeypatch):
     assert threads.for_tagging() == 2
     threads.configure(None, {"MKL_NUM_THREADS": "4"})
     assert threads.for_tagging() == 4
+
+
+def test_a_second_configure_does_not_take_the_count_it_wrote_for_the_users(monkeypatch):
+    """A script that configures before numpy loads, then runs the CLI in the same process (as the test suite
+    does): the CLI's configure() finds the variables the first call wrote, and the user still gave no count."""
+    monkeypatch.setattr(threads, "_configured", [])
+    monkeypatch.setattr(threads, "_wrote", [])
+    monkeypatch.setattr(threads, "cores", lambda: 6)
+    environ = {}
+    assert threads.configure(None, environ) == 1
+    assert threads.configure(None, environ, tagging=True) == 1
+    assert threads.for_tagging() == 6  # not the 1 the first call wrote
+    assert threads.configure(None, environ) == 1
+    environ = {"OMP_NUM_THREADS": "3"}
+    threads.configure(None, environ)
+    assert threads.configure(None, environ, tagging=True) == 1 and threads.for_tagging() == 3
+    assert threads.configure(None, environ) == 3
+    environ["OPENBLAS_NUM_THREADS"] = "2"  # the user's own change between the calls is theirs
+    assert threads.configure(None, environ) == 2 and threads.for_tagging() == 2
+    assert threads.configure(4, environ) == 4 and threads.for_tagging() == 4
 
 
 def test_the_cores_are_those_this_process_may_run_on():

@@ -61,7 +61,18 @@ def chosen(threads: int | None, environ: MutableMapping[str, str]) -> int:
 
 
 _configured: list[int | None] = []  # the count the user gave when configure() ran (None: none given)
+_wrote: list[tuple[MutableMapping[str, str], dict[str, str]]] = []  # (mapping, its variables) configure() last wrote
 TAGGING = ("predict", "eval")  # the commands whose cores go to processes (winner.workers, winner.forked)
+
+
+def _users(threads: int | None, environ: MutableMapping[str, str]) -> int | None:
+    """given(), except that variables holding what configure() itself last wrote there are not the user's:
+    a second call in one process (the CLI run from Python after a script configured) keeps the count the
+    user gave the first."""
+    if threads is None and _wrote and _configured and _wrote[0][0] is environ and \
+            all(environ.get(name) == value for name, value in _wrote[0][1].items()):
+        return _configured[0]
+    return given(threads, environ)
 
 
 def configure(threads: int | None = None, environ: MutableMapping[str, str] = os.environ,
@@ -70,8 +81,10 @@ def configure(threads: int | None = None, environ: MutableMapping[str, str] = os
 
     The count is chosen() by the rule above, or 1 for a command that tags (`tagging`: one of TAGGING),
     whose processes (for_tagging()) take the cores instead."""
-    _configured[:] = [given(threads, environ)]
-    count = 1 if tagging else chosen(threads, environ)
+    user = _users(threads, environ)
+    _configured[:] = [user]
+    count = 1 if tagging else (DEFAULT if user is None else user)
+    _wrote[:] = [(environ, {name: str(count) for name in VARIABLES})]
     for name in VARIABLES:
         environ[name] = str(count)
     return count
