@@ -219,6 +219,26 @@ def test_resume_refuses_members_trained_with_other_settings_as_a_single_run_does
     assert "kept as it is" not in result.stderr and snapshot(copy) == before
 
 
+def test_resume_refuses_members_trained_on_other_data_as_a_single_run_does(in_repo_root, tmp_path):
+    """Finished members are kept only if the training file, changed in place, still gives the vocabulary
+    they were trained with; otherwise the single run's error, naming the first member's file that
+    differs, before anything is trained or rebuilt."""
+    data = tmp_path / "train.txt"
+    data.write_text(Path("data/sample/train.txt").read_text(encoding="utf-8"), encoding="utf-8")
+    overrides = [*SMALL, f"data.train={data}", f"output.run_dir={tmp_path / 'run'}"]
+    members.train_members(CONFIG, overrides, [0, 1], log=quiet)
+    with data.open("a", encoding="utf-8") as more:
+        more.write("\nZanzibarine B-LOC\n")
+    before = snapshot(tmp_path / "run")
+    result = invoke("train", CONFIG, *overrides, "--seeds", "0,1", "--resume")
+    assert result.exit_code == 1 and result.stdout == ""
+    vocab = members.member_dir(tmp_path / "run", 0) / "model-last" / "vocab.txt"
+    assert result.stderr.splitlines()[-1] == (f"error: {vocab}: differs from what {data} gives now: the training "
+                                              f"data changed since the run started, so its members cannot be "
+                                              f"resumed or kept")
+    assert "kept as it is" not in result.stderr and snapshot(tmp_path / "run") == before
+
+
 def test_a_single_run_into_an_ensembles_run_directory_points_to_seeds(run, tmp_path):
     """Without --seeds the command cannot continue an ensemble's run: the hint says what can."""
     copy, overrides = run_copy(run, tmp_path)

@@ -18,9 +18,9 @@ import json
 from pathlib import Path
 from typing import Callable
 
-from winner import checkpoint, config as config_module, ensemble, sweeps
+from winner import checkpoint, config as config_module, ensemble, recipe, sweeps
 from winner.errors import WinnerError, require_output_dir
-from winner.run import MEMBERS, RUN_FILES, check_settings, run_training
+from winner.run import MEMBERS, RUN_FILES, check_settings, check_training_data, run_training
 
 def parse_seeds(text: str) -> list[int]:
     """'0,1,2' or '0-2' -> [0, 1, 2], as `winner sweep --seeds` reads them (winner.sweeps), and at
@@ -79,12 +79,14 @@ def train_members(config_path, overrides, seeds: list[int], resume: bool = False
 
     config_path: a YAML file or a mapping of sections; overrides: 'section.key=value' strings or a
     mapping (not train.seed: --seeds sets it). With resume, every member started must have the
-    settings it was started with (winner.run.check_settings), checked before any member trains.
+    settings it was started with (winner.run.check_settings) and the training data
+    (winner.run.check_training_data), checked before any member trains.
     Raises WinnerError for fewer than 2 or repeated seeds, a train.seed override, a bad config, a
     run directory that holds a run (without resume or overwrite), a single model's run there
     (without overwrite), a resumed member whose settings differ (naming the key and its
-    config.yaml), a member that diverged (the members trained so far and any ensemble already in
-    RUN_DIR are kept), or members that cannot be merged.
+    config.yaml) or whose training data changed (naming the first file that differs), a member
+    that diverged (the members trained so far and any ensemble already in RUN_DIR are kept), or
+    members that cannot be merged.
     """
     seeds = list(seeds)
     if len(set(seeds)) != len(seeds) or len(seeds) < 2:
@@ -101,11 +103,15 @@ def train_members(config_path, overrides, seeds: list[int], resume: bool = False
     _check_run_dir(run_dir, resume, overwrite)
     configs = {seed: _with(overrides, {"train.seed": seed, "output.run_dir": str(member_dir(run_dir, seed))})
                for seed in seeds}
-    if resume:  # every member started keeps its settings, checked before any member trains
+    if resume:  # every member started keeps its settings and training data, checked before any member trains
         for seed in seeds:
             last = member_dir(run_dir, seed) / "model-last"
             if checkpoint.present(last):
-                check_settings(source, load(config_path, configs[seed]), last)
+                member_cfg = load(config_path, configs[seed])
+                check_settings(source, member_cfg, last)
+                # per member: the copies data.case_augment_* adds depend on train.seed
+                check_training_data(member_cfg, last, recipe.training_featurizer(member_cfg),
+                                    "its members cannot be resumed or kept")
     best_dirs = []
     for i, seed in enumerate(seeds, start=1):
         where, member = member_dir(run_dir, seed), configs[seed]

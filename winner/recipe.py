@@ -113,16 +113,34 @@ def make_featurizer(f, train_sentences: list[Sentence], target: str, vector_word
                       f.caps_uncased)
 
 
+def training_sentences(config: Config) -> tuple[list[Sentence], int]:
+    """The sentences of data.train, followed by the copies in other casings that data.case_augment_* and
+    train.seed draw (winner.casing), and how many the file holds. Raises WinnerError for a file that
+    cannot be read or holds no target entity."""
+    d = config.data
+    sentences = read_conll(d.train, d.scheme, d.label_map)
+    require_target(sentences, d.target, d.train, "training cannot learn the target type", CONFIG_HINT)
+    augmented = casing.augment(sentences, {"lower": d.case_augment_lower, "upper": d.case_augment_upper},
+                               config.train.seed)
+    return augmented, len(sentences)
+
+
+def training_featurizer(config: Config) -> Featurizer:
+    """The featurizer prepare() builds from the training data (and the vectors' words), alone: what a
+    resumed run's saved vocabularies and gazetteers are checked against. Raises what
+    training_sentences and embeddings.read_vectors raise."""
+    f = config.features
+    vector_words = embeddings.read_vectors(f.vectors, f.word_dim, f.lowercase, f.digits_to_zero)[0] if f.vectors \
+        else ()
+    return make_featurizer(f, training_sentences(config)[0], config.data.target, vector_words)
+
+
 def prepare(config: Config, rng: np.random.Generator) -> Prepared:
     d, f, m = config.data, config.features, config.model
-    train_sentences = read_conll(d.train, d.scheme, d.label_map)
-    require_target(train_sentences, d.target, d.train, "training cannot learn the target type", CONFIG_HINT)
+    train_sentences, read = training_sentences(config)
     dev_sentences = read_conll(d.dev, d.scheme, d.label_map)
     require_target(dev_sentences, d.target, d.dev, "dev cannot pick the threshold or the best epoch", CONFIG_HINT)
     notes = []
-    read = len(train_sentences)
-    train_sentences = casing.augment(train_sentences, {"lower": d.case_augment_lower, "upper": d.case_augment_upper},
-                                     config.train.seed)
     if len(train_sentences) > read:
         notes.append(f"case_augment: {len(train_sentences) - read:,} copies of training sentences in other casings")
     vector_words, vectors = (), None

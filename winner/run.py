@@ -126,6 +126,18 @@ def check_settings(config_path, cfg, last: Path, saved=None) -> None:
                                "a resumed run keeps its settings (only train.epochs and train.patience may change)")
 
 
+def check_training_data(cfg, model_dir: Path, featurizer, kept: str = "it cannot be resumed") -> None:
+    """A WinnerError naming the first vocabulary or gazetteer file in model_dir that differs from what
+    `featurizer` (built from cfg.data.train now: recipe.training_featurizer) would write: the training
+    data changed since the run in model_dir started. `kept` says what that rules out."""
+    saved = {}
+    save_featurizer(featurizer, model_dir, lambda path, text: saved.__setitem__(path, text))
+    for path, text in saved.items():
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            raise WinnerError(f"{path}: differs from what {cfg.data.train} gives now: the training data "
+                              f"changed since the run started, so {kept}")
+
+
 def _resume(config_path, cfg, run_dir: Path, prepared, rng: np.random.Generator) -> tuple[Progress, list[dict]]:
     """Restore a run from run_dir/model-last into `prepared` and `rng`; checks everything before
     training writes anything. Returns the progress to continue from and the metrics rows so far."""
@@ -134,12 +146,7 @@ def _resume(config_path, cfg, run_dir: Path, prepared, rng: np.random.Generator)
         raise WinnerError(f"{last}: not found, nothing to resume (train without --resume to start a run)")
     loaded = checkpoint.load(last)
     check_settings(config_path, cfg, last, loaded.config)
-    saved = {}
-    save_featurizer(prepared.featurizer, last, lambda path, text: saved.__setitem__(path, text))
-    for path, text in saved.items():
-        if not path.is_file() or path.read_text(encoding="utf-8") != text:
-            raise WinnerError(f"{path}: differs from what {cfg.data.train} gives now: the training data "
-                              f"changed since the run started, so it cannot be resumed")
+    check_training_data(cfg, last, prepared.featurizer)
     state, accumulators = checkpoint.load_training_state(last, loaded.params, cfg.train.optimizer == "adagrad")
     if state["epoch"] >= cfg.train.epochs:
         raise WinnerError(f"{config_path}: train.epochs is {cfg.train.epochs}, and {last} has trained "
