@@ -352,6 +352,39 @@ def test_outputs_of_another_model_or_format_are_refused_and_overwrite_replaces_t
         unknown.stderr.endswith("--overwrite tags every input again\n"), unknown.stderr
 
 
+def test_overwrite_is_refused_while_outputs_of_inputs_not_given_would_stay(dask_client, model, corpus, tmp_path):
+    """--overwrite writes the new model's record over the whole directory: outputs of inputs not given
+    now would then be skipped by later runs as that model's. It is refused, naming one, and nothing
+    changes; given every input again, it replaces them all."""
+    import shutil
+
+    from helpers import snapshot
+
+    first, second = tmp_path / "m1", tmp_path / "m2"
+    shutil.copytree(model, first)
+    shutil.copytree(model, second)
+    out = tmp_path / "out"
+
+    def tag(model_dir, pattern, *options):
+        return invoke("predict", "--model", model_dir, "--input", corpus / "**" / pattern, "--input-root", corpus,
+                      "--output-dir", out, "--format", "conll", "--scheduler", dask_client.scheduler.address,
+                      *options)
+
+    done = tag(first, "*.txt")
+    assert done.exit_code == 0 and done.stdout.startswith("tagged 5 files"), done.output
+    before = snapshot(out)
+    refused = tag(second, "[ab].txt", "--overwrite")
+    assert (refused.exit_code, refused.stdout) == (1, ""), refused.output
+    assert refused.stderr == (f"error: {out}: holds outputs of inputs not given now (e.g. web/d.conll), which "
+                              f"--overwrite would leave under the new model's record; give every input again, "
+                              f"remove those outputs, or give another --output-dir\n")
+    assert snapshot(out) == before
+    replaced = tag(second, "*.txt", "--overwrite")
+    assert replaced.exit_code == 0 and replaced.stdout.startswith("tagged 5 files ("), replaced.output
+    again = tag(second, "*.txt")
+    assert again.exit_code == 0 and "skipped 5" in again.stdout, again.output
+
+
 def test_an_input_gone_since_the_glob_is_one_failed_file(dask_client, model, tmp_path):
     (tmp_path / "in").mkdir()
     (tmp_path / "in/a.conll").write_text("Paris NNP\n\n", encoding="utf-8")

@@ -136,6 +136,20 @@ def _clear_leftovers(output: Path) -> None:
         leftover.unlink(missing_ok=True)
 
 
+def _refuse_others(output_dir: Path, fmt: str, planned: set[Path]) -> None:
+    """A WinnerError when output_dir holds outputs of fmt's extension that this run would not write:
+    --overwrite writes the record of the new model over the whole directory, so outputs of inputs not
+    given now would be taken for that model's by the runs after it. Hidden files (the record, a task's
+    temporary file) are not outputs."""
+    for path in sorted(output_dir.rglob(f"*{EXTENSIONS[fmt]}")):
+        hidden = any(part.startswith(".") for part in path.relative_to(output_dir).parts)
+        if path.is_file() and not hidden and path not in planned:
+            raise WinnerError(f"{output_dir}: holds outputs of inputs not given now (e.g. "
+                              f"{path.relative_to(output_dir)}), which --overwrite would leave under the new "
+                              f"model's record; give every input again, remove those outputs, or give another "
+                              f"--output-dir")
+
+
 def predict_files(model, inputs: Sequence[str], output_dir, client=None, workers: int | None = None,
                   scheduler: str | None = None, input_format: str = "text", format: str | None = None, input_root=None,
                   progress: bool = True, overwrite: bool = False) -> FilesResult:
@@ -150,7 +164,7 @@ def predict_files(model, inputs: Sequence[str], output_dir, client=None, workers
     one per core) for the call. Returns a FilesResult (files, tokens); a file that fails is in its
     failures and the others go on. Raises WinnerError for a bad model, a pattern that names no
     file, outputs that would clash, an output directory that cannot be made or whose outputs another
-    model or other formats made, a scheduler that cannot be reached, or when Dask is not installed;
+    model or other formats made (with overwrite: that holds outputs of inputs not given), a scheduler that cannot be reached, or when Dask is not installed;
     an output directory made by the call is removed again if it holds no output at the end."""
     from winner import checkpoint
 
@@ -164,6 +178,7 @@ def predict_files(model, inputs: Sequence[str], output_dir, client=None, workers
         result = FilesResult(made)
         existing = [output for _, output in pairs if output.exists()]
         if overwrite:
+            _refuse_others(made, fmt, {output for _, output in pairs})
             tag_record.remove(made)  # until every output is replaced, none is known to be the new model's
         else:
             tag_record.check(made, wanted, existing)
