@@ -143,6 +143,28 @@ def test_conll_on_stdin_gives_what_the_file_gives(model):
     assert from_stdin.stdout == from_file.stdout
 
 
+@pytest.mark.parametrize("content, line, message", [
+    (b"Paris B-LOC\n\nNew York B-LOC\nis\tO\n", 3, "no tab in this line, but the file separates its columns "
+                                                  "with tabs (line 4): is 'New York' one token? Separate the "
+                                                  "columns with tabs"),
+    ("Par\u2028is B-LOC\n".encode("utf-8"), 1, "U+2028 inside the line: winner ends lines only at \\n, and "
+                                             "other tools would end one here; remove it or use a space"),
+    (b"Paris O\n\nRome\x00 B-LOC\n", 3, "binary data (NUL byte), expected "),
+    (b"Paris O\ncaf\xe9 O\n", 2, "not valid UTF-8 (byte 0xe9)"),
+], ids=["tabs-disagree", "u2028", "nul", "not-utf8"])
+def test_conll_input_follows_the_readers_line_rules_as_eval_does(model, tmp_path, content, line, message):
+    """A line `winner eval` refuses, predict refuses with the same line number, from a file or from stdin
+    (named <stdin>), instead of tagging a token other tools would read otherwise."""
+    source = tmp_path / "input.conll"
+    source.write_bytes(content)
+    evaluated = invoke("eval", model, source)
+    from_file = invoke("predict", "--model", model, "--input-format", "conll", "--input", source)
+    from_stdin = run_winner("predict", "--model", model, "--input-format", "conll", stdin=content)
+    for result, name in ((evaluated, source), (from_file, source), (from_stdin, "<stdin>")):
+        assert result.exit_code == 1 and result.stderr.count("\n") == 1, result.stderr
+        assert result.stderr.startswith(f"error: {name}:{line}: {message}"), result.stderr
+
+
 def test_text_input_file_gives_what_stdin_gives(model, tmp_path):
     text = f"{SENTENCE}\r\nI flew from Berlin to Madrid .\n\nno line end"
     source = tmp_path / "notes.txt"
@@ -158,8 +180,13 @@ def test_text_input_file_gives_what_stdin_gives(model, tmp_path):
 # --------------------------------------------------------------------------- a file is never tagged as text
 
 
-def run_winner(*args, cwd=REPO) -> subprocess.CompletedProcess:
-    return subprocess.run(winner_command(*args), cwd=cwd, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+def run_winner(*args, cwd=REPO, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+    """winner in a subprocess (its real stdin: the bytes given, else none); .exit_code as CliRunner names it."""
+    proc = subprocess.run(winner_command(*args), cwd=cwd, capture_output=True, input=stdin,
+                          stdin=subprocess.DEVNULL if stdin is None else None)
+    proc.stdout, proc.stderr = proc.stdout.decode("utf-8"), proc.stderr.decode("utf-8")
+    proc.exit_code = proc.returncode
+    return proc
 
 
 @pytest.mark.parametrize("args, fragment", [

@@ -8,6 +8,7 @@ import os
 import pytest
 
 from winner import stream
+from winner.errors import WinnerError
 
 
 def batches_of(data: bytes, limit: int = 4096, tmp_path=None) -> list[list[str]]:
@@ -50,10 +51,9 @@ def test_a_pipe_hands_on_what_has_arrived_without_waiting_for_more():
     (b"a\rb\n", ["a\rb"]),  # a lone \r ends no line (winner.errors.lines)
     (b"a\xe2\x80\xa8b\n", ["a\u2028b"]),  # nor does U+2028
     (b"\xef\xbb\xbfa\nb", ["a", "b"]),  # byte-order mark dropped; a last line without its \n is a line
-    (b"caf\xe9\n", ["caf\ufffd"]),  # not UTF-8: U+FFFD, not an error
     (b"\n\n", ["", ""]),
     (b"", []),
-], ids=["crlf", "lone-cr", "u2028", "bom-and-last-line", "bad-utf8", "empty-lines", "nothing"])
+], ids=["crlf", "lone-cr", "u2028", "bom-and-last-line", "empty-lines", "nothing"])
 def test_line_rule(tmp_path, data, lines):
     assert [line for b in batches_of(data, 4096, tmp_path) for line in b] == lines
 
@@ -62,6 +62,34 @@ def test_a_character_cut_between_two_reads_is_decoded_whole(tmp_path):
     data = b"x" * (stream.READ_SIZE - 1) + "é\n".encode() + b"end\n"
     [batch] = batches_of(data, 4096, tmp_path)
     assert batch == ["x" * (stream.READ_SIZE - 1) + "é", "end"]
+
+
+CUT = stream.READ_SIZE - 1  # a two-byte character begun at the end of one read and ended in the next
+
+
+@pytest.mark.parametrize("data, message", [
+    (b"caf\xe9\n", "input.txt:1: not valid UTF-8 (byte 0xe9)"),
+    (b"a\nb\n\ncaf\xe9 in Paris\n", "input.txt:4: not valid UTF-8 (byte 0xe9)"),
+    (b"a\n" * 40_000 + b"\xff\n", "input.txt:40001: not valid UTF-8 (byte 0xff)"),  # in a later read
+    (b"x" * CUT + b"\xc3(\n", "input.txt:1: not valid UTF-8 (byte 0xc3)"),  # its second byte is not one
+    (b"x\n" + b"\xc3", "input.txt:2: not valid UTF-8 (byte 0xc3)"),  # the input ends inside a character
+    (b"a\nb\x00c\n", "input.txt:2: binary data (NUL byte), expected UTF-8 text"),
+], ids=["first-line", "fourth-line", "later-read", "cut-character", "unfinished", "nul"])
+def test_bytes_that_are_not_utf8_text_are_an_error_naming_the_line(tmp_path, data, message):
+    """Every reader's rule: a stand-in character would give tokens and windows nobody wrote."""
+    with pytest.raises(WinnerError) as raised:
+        path = tmp_path / "input.txt"
+        path.write_bytes(data)
+        with open(path, "rb") as handle:
+            list(stream.line_batches(handle, name=str(path)))
+    assert str(raised.value) == f"{tmp_path}/{message}"
+
+
+def test_a_command_line_argument_that_held_bytes_not_utf8_is_an_error():
+    """Python reads such an argument with surrogateescape (PEP 383): U+DC80 + byte."""
+    text = b"Caf\xe9 in Paris".decode("utf-8", "surrogateescape")
+    with pytest.raises(WinnerError, match=r"^TEXT: not valid UTF-8 \(byte 0xe9\)$"):
+        list(stream.text_batches(text))
 
 
 def test_in_memory_streams_are_read_too():

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from helpers import error_message
 from winner import tag_files, tag_record
+from winner.errors import WinnerError
 from winner.cli import app
 
 REPO = Path(__file__).resolve().parents[1]
@@ -54,7 +55,7 @@ def sentences() -> list[str]:
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory) -> Path:
     """Raw text files in nested directories, with the byte-level cases predict handles: a byte-order
-    mark, CRLF line ends, bytes that are not UTF-8, no final line end, an empty file, blank lines."""
+    mark, CRLF line ends, a character beyond ASCII, no final line end, an empty file, blank lines."""
     root = tmp_path_factory.mktemp("corpus")
     text = sentences()
     files = {
@@ -66,7 +67,7 @@ def corpus(tmp_path_factory) -> Path:
     for name, content in files.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_bytes(content.encode("utf-8"))
-    (root / "web/e.txt").write_bytes(b"caf\xe9 in Paris\n" + "\n".join(text[200:260]).encode("utf-8") + b"\n")
+    (root / "web/e.txt").write_text("café in Paris\n" + "\n".join(text[200:260]) + "\n", encoding="utf-8")
     return root
 
 
@@ -132,17 +133,28 @@ def test_cli_on_a_scheduler_then_again_skips_what_is_done(dask_client, model, co
             assert path.stat().st_mtime_ns == mtime  # not written again
 
 
-def test_a_file_that_fails_is_reported_and_the_others_are_written(dask_client, model, tmp_path):
+@pytest.mark.parametrize("input_format, extension, good, bad", [
+    ("conll", ".conll", b"Paris NNP\n\n", b"Paris NNP\ncaf\xe9 NN\n"),
+    ("text", ".txt", b"Paris is nice\n", b"Paris is nice\ncaf\xe9 in Paris\n"),
+])
+def test_a_file_that_fails_is_reported_and_the_others_are_written(dask_client, model, tmp_path, input_format,
+                                                                 extension, good, bad):
+    """A file that is not UTF-8 fails with the line single-file predict names; the others are written."""
     (tmp_path / "in").mkdir()
-    (tmp_path / "in/good.conll").write_text("Paris NNP\n\n", encoding="utf-8")
-    (tmp_path / "in/bad.conll").write_bytes(b"Paris NNP\ncaf\xe9 NN\n")
-    result = invoke("predict", "--model", model, "--input", tmp_path / "in/*.conll", "--input-format", "conll",
-                    "--output-dir", tmp_path / "out", "--scheduler", dask_client.scheduler.address)
+    (tmp_path / f"in/good{extension}").write_bytes(good)
+    (tmp_path / f"in/bad{extension}").write_bytes(bad)
+    result = invoke("predict", "--model", model, "--input", tmp_path / f"in/*{extension}", "--input-format",
+                    input_format, "--format", "conll", "--output-dir", tmp_path / "out", "--scheduler",
+                    dask_client.scheduler.address)
     assert result.exit_code == 1
-    assert f"error: {tmp_path / 'in/bad.conll'}:2: not valid UTF-8 (byte 0xe9)\n" in result.stderr
-    assert result.stderr.count(str(tmp_path / 'in/bad.conll')) == 1  # named once
+    message = f"error: {tmp_path / f'in/bad{extension}'}:2: not valid UTF-8 (byte 0xe9)\n"
+    assert message in result.stderr
+    assert result.stderr.count(str(tmp_path / f"in/bad{extension}")) == 1  # named once
     assert "1 of 2 files failed; run the same command again" in result.stderr
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [tag_record.RECORD, "good.conll"]
+    alone = invoke("predict", "--model", model, "--input", tmp_path / f"in/bad{extension}", "--input-format",
+                   input_format, "--format", "conll")
+    assert (alone.exit_code, alone.stderr) == (1, message)
 
 
 def _reader_waits(fifo: Path) -> int | None:
@@ -299,14 +311,19 @@ def test_without_the_extra_one_line_says_how_to_install_it(tmp_path, monkeypatch
 
 
 def test_tokens_are_counted_by_the_line_rule(model):
-    """A CoNLL token holding U+001C (a line break to str.splitlines, not to winner: winner.errors.lines)
-    is one token of the count, as in the output's lines."""
+    """U+001C (a line break to str.splitlines, not to winner: winner.errors.lines) at the end of a CoNLL
+    line is white space, and the count is that of the output's lines; inside a token it is refused, as
+    corpus.read_conll refuses it, naming the line."""
     from winner import api, predict_output
 
-    lines = ["Paris\tNNP", "and\tCC", "Lon\x1cdon\tNNP", ".\t.", ""]
-    out = list(predict_output.outputs(api.load(model), [lines], "conll", "conll"))
+    loaded = api.load(model)
+    lines = ["Paris\tNNP", "and\tCC", "London\tNNP\x1c", ".\t.", ""]
+    out = list(predict_output.outputs(loaded, [lines], "conll", "conll"))
     assert [count for _, count in out] == [4]
     assert out[0][0].count("\n") == 5
+    lines[2] = "Lon\x1cdon\tNNP"
+    with pytest.raises(WinnerError, match=r"^<stdin>:3: U\+001C inside the line"):
+        list(predict_output.outputs(loaded, [lines], "conll", "conll"))
 
 
 def test_outputs_of_another_model_or_format_are_refused_and_overwrite_replaces_them(dask_client, model, corpus,

@@ -262,7 +262,9 @@ def predict(
         batches = stream.text_or_stdin(text)
     # On a terminal the inline marks are coloured; piped, the output is exactly what --output-dir writes.
     in_colour = fmt == "inline" and input_format == InputFormat.text and colour.enabled(sys.stdout)
-    for out, _ in predict_output.outputs(model, batches, input_format.value, fmt, in_colour, threads.for_tagging()):
+    name = str(input) if input not in (None, "-") else "TEXT" if text not in (None, "-") else "<stdin>"
+    for out, _ in predict_output.outputs(model, batches, input_format.value, fmt, in_colour, threads.for_tagging(),
+                                         name):
         sys.stdout.write(out)  # written as each batch is done, so a line typed or streamed in is answered at once
         sys.stdout.flush()
 

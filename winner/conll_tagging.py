@@ -24,7 +24,7 @@ import numpy as np
 
 from winner import consistency, decode
 from winner.checkpoint import LoadedModel
-from winner.corpus import _columns  # the reader's own column rule, so that predict and eval see one token
+from winner.corpus import any_line_breaks, check_line_breaks, split_columns  # the reader's rules: eval's tokens
 from winner.metrics import sentence_edges
 
 DOCSTART = "-DOCSTART-"
@@ -38,24 +38,36 @@ def line_kind(line: str) -> str:
     return "doc" if columns[0] == DOCSTART else "token"
 
 
-def _token(line: str, number: int) -> str:
+def _token(line: str, name: str, number: int, tabbed: int, breaks: bool) -> str:
     """The token of a token line, its first column as corpus.read_conll reads it (a tab-separated
-    token may hold spaces)."""
-    return _columns(line.strip(), 0, "input", number)[0]
+    token may hold spaces), with the reader's checks: a WinnerError at name:number for columns the
+    reader would refuse, or (when `breaks` says the input holds one) a line break other tools see
+    inside the line. tabbed: the input's first line with a tab, 0 for none yet."""
+    line = line.strip()
+    if breaks:
+        check_line_breaks(line, name, number)
+    return split_columns(line, tabbed, name, number)[0]
 
 
-def tag_lines(loaded: LoadedModel, lines: list[str], processes: int = 1) -> str:
+def tag_lines(loaded: LoadedModel, lines: list[str], processes: int = 1, name: str = "input", first: int = 1,
+              tabbed: int = 0) -> str:
     """The lines (without line ends) with the predicted tag added, each ending in a line end.
 
-    Sentences and documents are found as corpus.read_conll finds them; the
-    lines must hold whole documents (tag_stream makes sure of it). processes:
-    how many share out the scoring when there is enough of it (winner.fastscore)."""
+    Sentences and documents are found as corpus.read_conll finds them, and
+    its line rules hold; the lines must hold whole documents (tag_stream makes
+    sure of it). processes: how many share out the scoring when there is
+    enough of it (winner.fastscore). name, first: the input's name and the
+    number of lines[0], as errors name them; tabbed: its first line with a
+    tab (0: none), after which tabs separate the columns. Raises WinnerError
+    for a line corpus.read_conll refuses for its columns or line breaks."""
     kinds = [line_kind(line) for line in lines]
     tokens, docs, lengths = [], [], []
-    doc, length = 0, 0
-    for number, (line, kind) in enumerate(zip(lines, kinds), start=1):
+    doc, length, breaks = 0, 0, any_line_breaks(lines)
+    for number, (line, kind) in enumerate(zip(lines, kinds), start=first):
+        if kind != "blank":
+            token = _token(line, name, number, tabbed, breaks)
         if kind == "token":
-            tokens.append(_token(line, number))
+            tokens.append(token)
             docs.append(doc)
             length += 1
             continue
@@ -98,20 +110,26 @@ def _predict(loaded: LoadedModel, tokens: list[str], docs: list[int], lengths: n
     return names[code].tolist()
 
 
-def tag_stream(loaded: LoadedModel, batches: Iterable[list[str]], processes: int = 1) -> Iterator[str]:
+def tag_stream(loaded: LoadedModel, batches: Iterable[list[str]], processes: int = 1,
+               name: str = "<stdin>") -> Iterator[str]:
     """tag_lines() of lines arriving in batches, one output string per unit that is complete: a
     document (its scores depend on the whole of it) when the model uses document consistency,
-    otherwise every whole sentence, so that typed or streamed input is answered as it comes."""
+    otherwise every whole sentence, so that typed or streamed input is answered as it comes.
+    name: the input, as errors name it. A file comes in one batch, so its first tab is known for
+    all its lines, as corpus.read_conll knows it; in a stream, from the batch that holds it on."""
     per_sentence = loaded.config.decode.document_consistency == 0
     pending: list[str] = []
+    first, tabbed = 1, 0  # the number of pending[0]; the first line with a tab
     for batch in batches:
+        if not tabbed:
+            tabbed = next((first + len(pending) + i for i, line in enumerate(batch) if "\t" in line), 0)
         pending += batch
         cut = _last_boundary(pending, per_sentence, len(pending) - len(batch))
         if cut:
-            yield tag_lines(loaded, pending[:cut], processes)
-            pending = pending[cut:]
+            yield tag_lines(loaded, pending[:cut], processes, name, first, tabbed)
+            pending, first = pending[cut:], first + cut
     if pending:
-        yield tag_lines(loaded, pending, processes)
+        yield tag_lines(loaded, pending, processes, name, first, tabbed)
 
 
 def _last_boundary(lines: list[str], per_sentence: bool, since: int) -> int:

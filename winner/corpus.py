@@ -38,7 +38,9 @@ def parse_tag(tag: str) -> tuple[str, str] | None:
     return prefix, kind
 
 
-def _decode_lines(path: Path) -> list[str]:
+def read_lines(path: Path) -> list[str]:
+    """The lines of a CoNLL file (winner.errors.lines); a WinnerError naming the line of a NUL byte
+    (binary data) or of a byte that is not valid UTF-8."""
     data = read_bytes(path, "CoNLL file")
     if b"\0" in data:
         line = data[: data.index(b"\0")].count(b"\n") + 1
@@ -50,7 +52,7 @@ _INNER_BREAK = re.compile(f"[{OTHER_LINE_BREAKS}]")
 _NOT_SEPARATOR = re.compile(r"[^\S \t]")  # white space that does not separate columns (no-break space ...)
 
 
-def _columns(line: str, tabbed: int, path, number: int) -> list[str]:
+def split_columns(line: str, tabbed: int, path, number: int) -> list[str]:
     """The columns of one stripped token line, the token first and the tag last.
 
     Columns are separated by tabs in a file that holds a tab (its first one on line `tabbed`, 0 for
@@ -80,7 +82,13 @@ def _has_space(text: str) -> bool:
     return " " in text or "\t" in text
 
 
-def _check_breaks(line: str, path, number: int) -> None:
+def any_line_breaks(lines: list[str]) -> bool:
+    """Does any of the lines hold a character that other tools take for a line end? (One search of
+    them all: a file without one, nearly every file, needs no check line by line.)"""
+    return _INNER_BREAK.search("\n".join(lines)) is not None
+
+
+def check_line_breaks(line: str, path, number: int) -> None:
     """A token line may not hold a character that other tools take for a line end (U+2028 ...)."""
     found = _INNER_BREAK.search(line)
     if found:
@@ -125,7 +133,7 @@ def read_conll(path, scheme: str = "auto", label_map: dict | None = None) -> lis
     chunk rules; a named scheme is also enforced, line by line, on the file's own
     tags. label_map renames entity types after the entities are found (see _renamed).
     Lines end at \\n only (winner.errors.lines); white space at either end of a line is
-    ignored; columns are split as _columns says.
+    ignored; columns are split as split_columns says.
     """
     path = Path(path)
     label_map = label_map or {}
@@ -134,10 +142,10 @@ def read_conll(path, scheme: str = "auto", label_map: dict | None = None) -> lis
     tags: list[str] = []
     doc, first_line = 0, 0
     prev = ("O", "")
-    lines = _decode_lines(path)
+    lines = read_lines(path)
     text_has_tab = any("\t" in line for line in lines)
     tabbed = next(i for i, line in enumerate(lines, start=1) if "\t" in line) if text_has_tab else 0
-    check_breaks = any(_INNER_BREAK.search(line) for line in lines)
+    check_breaks = any_line_breaks(lines)
 
     def close(line_no: int) -> None:
         nonlocal tokens, tags, prev
@@ -153,8 +161,8 @@ def read_conll(path, scheme: str = "auto", label_map: dict | None = None) -> lis
             close(number)
             continue
         if check_breaks:
-            _check_breaks(line, path, number)
-        columns = _columns(line, tabbed, path, number)
+            check_line_breaks(line, path, number)
+        columns = split_columns(line, tabbed, path, number)
         if columns[0] == "-DOCSTART-":
             close(number)
             doc += 1 if sentences else 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Iterable, Iterator
 
 from winner import stream
-from winner.errors import WinnerError, lines, open_binary, read_text
+from winner.errors import WinnerError, lines, open_binary
 
 INPUT_FORMATS = ("text", "conll")
 FORMATS = ("inline", "conll", "json")
@@ -33,21 +33,24 @@ def file_batches(path, input_format: str) -> Iterator[list[str]]:
     """The lines of an input file in the batches predict tags them in: a CoNLL file in one batch (as
     `winner eval` scores a file), raw text 4,096 lines at a time (exactly as `winner predict < FILE`)."""
     if input_format == "conll":
-        return iter([lines(read_text(path, "CoNLL file"))])
-    return stream.line_batches(open_binary(path, "input file"))
+        from winner.corpus import read_lines
+
+        return iter([read_lines(path)])
+    return stream.line_batches(open_binary(path, "input file"), name=str(path))
 
 
 def outputs(model, batches: Iterable[list[str]], input_format: str, fmt: str,
-            in_colour: bool = False, processes: int = 1) -> Iterator[tuple[str, int]]:
+            in_colour: bool = False, processes: int = 1, name: str = "<stdin>") -> Iterator[tuple[str, int]]:
     """(output text, tokens tagged) for each batch of lines, in order (raw text from several processes, a
     piece of a batch at a time: the text of a batch's pieces, one after the other, is the batch's). model:
     a winner.api.Model. in_colour: inline marks coloured for a terminal (winner.colour), from the JSON
     records' offsets. processes: how many share out raw text that arrives in bulk (winner.workers), or the
-    scoring of a large CoNLL input (winner.fastscore)."""
+    scoring of a large CoNLL input (winner.fastscore). name: the input (a file, <stdin> or TEXT), as the
+    errors of CoNLL lines name it."""
     if input_format == "conll":
         from winner.conll_tagging import line_kind, tag_stream
 
-        for out in tag_stream(model.loaded, batches, processes):  # counted by the tagger's own rule for a token line
+        for out in tag_stream(model.loaded, batches, processes, name):  # tokens counted by the tagger's line rule
             yield out, sum(1 for line in lines(out) if line_kind(line) == "token")
         return
     from winner import colour, workers

@@ -114,7 +114,7 @@ def tag_file(model_dir: str, source: str, output: str, input_format: str, fmt: s
     try:
         output_path.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "wb") as handle:
-            for text, count in outputs(model, file_batches(source, input_format), input_format, fmt):
+            for text, count in outputs(model, file_batches(source, input_format), input_format, fmt, name=source):
                 handle.write(text.encode("utf-8"))
                 tokens += count
             handle.flush()
