@@ -148,8 +148,40 @@ def test_pipe_refuses_a_single_string(nlp):
     assert "tag(text)" in error_message(lambda: list(nlp.pipe(SENTENCE)))
 
 
-def test_load_errors_are_winner_errors(tmp_path):
+@pytest.mark.parametrize("size", [0, -3, 2.5, True])
+def test_pipe_refuses_a_batch_size_that_is_not_a_count(nlp, size):
+    assert error_message(lambda: list(nlp.pipe([SENTENCE], batch_size=size))) == \
+        f"batch_size {size!r}: expected a whole number of texts, 1 or more"
+
+
+@pytest.mark.parametrize("tokens, index", [(["", "Paris"], 0), (["in", "Paris", " "], 2)])
+def test_a_token_list_with_an_empty_token_is_refused(nlp, tokens, index):
+    """An empty token would have no span in the text the Doc reports."""
+    assert error_message(nlp.pipe([["ok"], tokens]).__next__) == \
+        f"text 1: token {index} is empty or white space only"
+
+
+def test_overrides_given_as_one_string_are_refused(tmp_path):
+    """A string is a sequence of its characters: 't' would be the first override."""
+    for train in (winner.train_model, winner.train_ensemble):
+        assert error_message(train, "configs/default.yaml", overrides="train.lr=0.1") == (
+            "overrides 'train.lr=0.1': expected a list of 'section.key=value' strings or a mapping "
+            "(put the one override in a list)")
+
+
+def test_evaluate_refuses_a_label_map_that_is_not_a_mapping(nlp):
+    assert error_message(nlp.evaluate, SAMPLE_DEV, label_map="location=LOC") == (
+        "label_map 'location=LOC': expected a mapping of the file's types to the model's, such as "
+        "{'location': 'LOC'}")
+
+
+def test_load_errors_are_winner_errors(tmp_path, run):
     assert "model directory not found" in error_message(winner.load, tmp_path / "nothing")
+    (tmp_path / "notes.txt").write_text("x\n", encoding="utf-8")
+    assert error_message(winner.load, tmp_path / "notes.txt") == \
+        f"{tmp_path / 'notes.txt'}: is a file, not a model directory (a run's model-best/, say)"
+    assert error_message(winner.load, run.run_dir) == \
+        f"{run.run_dir}: a training run, not a model directory; give its {run.run_dir / 'model-best'}"
 
 
 # --------------------------------------------------------------------------- evaluate

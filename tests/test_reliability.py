@@ -423,7 +423,7 @@ def _truncate(name: str):
 
 # id -> (command, what to do to a copy of a trained model-best, a fragment of the error line).
 MODEL_CASES = {
-    "not-a-directory": ("eval", lambda m: (shutil.rmtree(m), m.write_text("x")), "{model}: model directory not found"),
+    "not-a-directory": ("eval", lambda m: (shutil.rmtree(m), m.write_text("x")), "{model}: is a file, not a model"),
     "missing-weights": ("eval", lambda m: (m / "weights.npz").unlink(), "{model}/weights.npz: missing"),
     "missing-vocab": ("predict", lambda m: (m / "vocab.txt").unlink(), "{model}/vocab.txt: missing"),
     "missing-config": ("eval", lambda m: (m / "config.yaml").unlink(), "{model}/config.yaml: missing"),

@@ -77,8 +77,10 @@ class Model:
         text, in order. Texts may mix raw strings and token lists."""
         if isinstance(texts, str):
             raise WinnerError("pipe() takes an iterable of texts; for one string use tag(text)")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise WinnerError(f"batch_size {batch_size!r}: expected a whole number of texts, 1 or more")
         texts, done = iter(texts), 0
-        while batch := list(islice(texts, max(1, batch_size))):
+        while batch := list(islice(texts, batch_size)):
             yield from self._docs(self.tag_batch(batch, done), batch)
             done += len(batch)
 
@@ -94,6 +96,9 @@ class Model:
                 lines.append(text)
                 token_lists.append(split(text))
             elif isinstance(text, Sequence) and all(isinstance(t, str) for t in text):
+                if not all(token.strip() for token in text):  # its span in the joined line would be empty
+                    empty = next(j for j, token in enumerate(text) if not token.strip())
+                    raise WinnerError(f"text {i}: token {empty} is empty or white space only")
                 lines.append(" ".join(text))
                 token_lists.append(list(text))
             else:
@@ -134,6 +139,9 @@ class Model:
 
         if scheme not in SCHEMES:
             raise WinnerError(f"scheme '{scheme}': expected {', '.join(SCHEMES[:-1])} or {SCHEMES[-1]}")
+        if label_map is not None and not isinstance(label_map, Mapping):
+            raise WinnerError(f"label_map {label_map!r}: expected a mapping of the file's types to the model's, "
+                              f"such as {{'location': 'LOC'}}")
         result = scoring.evaluate(scoring.score_file(self.loaded, data_file, dict(label_map or {}), scheme,
                                                      allow_no_gold))
         return Evaluation(**{name: result[name] for name in Evaluation.__dataclass_fields__ if name in result})
@@ -164,7 +172,8 @@ def evaluate(model, data_file, label_map: Mapping[str, str] | None = None, schem
 def train_model(config, overrides: Sequence[str] | Mapping[str, object] = (), resume: bool = False,
                 overwrite: bool = False, log: Callable[[str], None] | None = None) -> TrainResult:
     """Train as a config says and return the run: TrainResult(run_dir, best_dir, last_dir, rows, best,
-    target), where rows are metrics.jsonl's objects (one per epoch) and best is model-best's row.
+    target), where rows are metrics.jsonl's objects (one per epoch), best is model-best's row and
+    .summary the line `winner train` ends with.
 
     config: a YAML file's path, or a dict of sections as the file would hold them
     ({'train': {'epochs': 5}}); overrides: 'section.key=value' strings (the value parsed as YAML)
@@ -174,9 +183,17 @@ def train_model(config, overrides: Sequence[str] | Mapping[str, object] = (), re
     divergence raise WinnerError; Ctrl-C raises KeyboardInterrupt after saving model-last."""
     from winner import run
 
+    _check_overrides(overrides)
     if not isinstance(config, dict):
         config = Path(config)
     return run.run_training(config, overrides, log=log or _stderr, resume=resume, overwrite=overwrite)
+
+
+def _check_overrides(overrides) -> None:
+    """A WinnerError for overrides given as one string: read as a sequence, it would be its characters."""
+    if isinstance(overrides, str):
+        raise WinnerError(f"overrides {overrides!r}: expected a list of 'section.key=value' strings or a mapping "
+                          f"(put the one override in a list)")
 
 
 def _stderr(line: str) -> None:
@@ -198,6 +215,7 @@ def train_ensemble(config, seeds: Sequence[int] = (0, 1, 2), overrides: Sequence
     Raises WinnerError as train_model does, and when the members cannot be merged."""
     from winner import members
 
+    _check_overrides(overrides)
     if not isinstance(config, dict):
         config = Path(config)
     return members.train_members(config, overrides, seeds, resume=resume, overwrite=overwrite, log=log or _stderr)

@@ -208,8 +208,12 @@ def save(directory, params: dict, featurizer: Featurizer, config: config_module.
 def load(directory) -> LoadedModel:
     """Read and check a model directory; every problem is a WinnerError naming the file."""
     directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise WinnerError(f"{directory}: is a file, not a model directory (a run's model-best/, say)")
     if not directory.is_dir():
         raise WinnerError(f"{directory}: model directory not found (train one with 'winner train CONFIG')")
+    if not (directory / "meta.json").exists() and (directory / "model-best" / "meta.json").is_file():
+        raise WinnerError(f"{directory}: a training run, not a model directory; give its {directory / 'model-best'}")
     for name in FILES:
         if not (directory / name).is_file():
             raise WinnerError(f"{directory / name}: missing from the model directory")

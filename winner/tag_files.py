@@ -161,10 +161,11 @@ def predict_files(model, inputs: Sequence[str], output_dir, client=None, workers
     model: a model directory or a winner.Model; it, the inputs and output_dir must be at paths the
     workers can read (output_dir: write). client: a dask.distributed.Client; None connects to
     `scheduler` (an address) when given, else starts a LocalCluster of `workers` processes (default
-    one per core) for the call. Returns a FilesResult (files, tokens); a file that fails is in its
-    failures and the others go on. Raises WinnerError for a bad model, a pattern that names no
-    file, outputs that would clash, an output directory that cannot be made or whose outputs another
-    model or other formats made (with overwrite: that holds outputs of inputs not given), a scheduler that cannot be reached, or when Dask is not installed;
+    one per core) for the call. Returns a FilesResult (tagged, tokens, skipped, failures); a file
+    that fails is in its failures and the others go on. Raises WinnerError for a bad model, a
+    pattern that names no file, outputs that would clash, an output directory that cannot be made
+    or whose outputs another model or other formats made (with overwrite: that holds outputs of
+    inputs not given), a scheduler that cannot be reached, or when Dask is not installed;
     an output directory made by the call is removed again if it holds no output at the end."""
     from winner import checkpoint
 
