@@ -272,7 +272,8 @@ def test_seeds_are_read_as_winner_sweep_reads_them():
 
 
 @pytest.mark.parametrize("seeds, wanted", [("0,0,1", "each seed once"), ("0", "at least 2 seeds"),
-                                           ("0,one", "expected seeds such as 0,1,2 or 0-4")])
+                                           ("0,one", "expected seeds such as 0,1,2 or 0-4"),
+                                           ("2-0", "the range 2-0 goes down; write it 0-2")])
 def test_bad_seeds_are_one_line_and_exit_1(tmp_path, seeds, wanted):
     result = invoke("train", CONFIG, f"output.run_dir={tmp_path / 'run'}", "--seeds", seeds)
     assert result.exit_code == 1 and result.stdout == ""

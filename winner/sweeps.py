@@ -80,6 +80,8 @@ def parse_seeds(text: str) -> list[int]:
         low, dash, high = part.strip().partition("-")
         if not low.isdigit() or (dash and not high.isdigit()):
             raise WinnerError(f"--seeds '{text}': expected seeds such as 0,1,2 or 0-4")
+        if dash and int(high) < int(low):
+            raise WinnerError(f"--seeds '{text}': the range {part.strip()} goes down; write it {high}-{low}")
         seeds += range(int(low), int(high) + 1) if dash else [int(low)]
     if len(set(seeds)) != len(seeds) or not seeds:
         raise WinnerError(f"--seeds '{text}': each seed once")
