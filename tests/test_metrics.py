@@ -398,3 +398,17 @@ def test_scores_from_counts(gold, predicted, correct, precision, recall, f1):
     assert s.recall == pytest.approx(recall)
     assert s.f1 == pytest.approx(f1)
     assert (s.gold, s.predicted, s.correct) == (gold, predicted, correct)
+
+
+def test_iob2_codes_start_every_entity_with_b_and_tag_accuracy_compares_whole_tags():
+    """Two entities side by side stay two (B- B-), a one-token entity is B- alone; conlleval counts a
+    token right only when its whole tag is (I-LOC for B-LOC is wrong)."""
+    from winner.metrics import iob2_codes, tag_accuracy
+
+    # tokens: 0 O, 1-2 LOC, 3 LOC, 4 O, 5 PER (type 1)
+    gold = iob2_codes(np.array([1, 3, 5]), np.array([3, 4, 6]), np.array([0, 0, 1]), 7)
+    assert gold.tolist() == [0, 1, 2, 1, 0, 3, 0]
+    merged = iob2_codes(np.array([1, 5]), np.array([4, 6]), np.array([0, 1]), 7)  # LOC 1-3 as one entity
+    assert merged.tolist() == [0, 1, 2, 2, 0, 3, 0]
+    assert tag_accuracy(gold, merged) == pytest.approx(6 / 7)
+    assert tag_accuracy(np.zeros(0, np.int64), np.zeros(0, np.int64)) == 0.0

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
+from seqeval.metrics import accuracy_score
 from seqeval.metrics.sequence_labeling import get_entities
 from typer.testing import CliRunner
 
@@ -73,6 +74,26 @@ def seqeval_counts(conll_text: str, types: set) -> dict:
     return {"gold": gold, "predicted": predicted, "correct": correct}
 
 
+def seqeval_accuracy(conll_text: str, types: set) -> float:
+    """conlleval's token accuracy (seqeval's accuracy_score: the share of tokens whose whole tag is
+    right) of the last column against the second-to-last, the gold tags first written in IOB2 from
+    the entities seqeval finds in them, those of types not in `types` as O."""
+    gold, predicted, sentence = [], [], []
+    for line in conll_text.splitlines() + [""]:
+        columns = line.split()
+        if columns and columns[0] != "-DOCSTART-":
+            sentence.append(columns[-2])
+            predicted.append(columns[-1])
+        elif sentence:
+            iob2 = ["O"] * len(sentence)
+            for kind, start, end in get_entities(sentence):  # end inclusive
+                if kind in types:
+                    iob2[start: end + 1] = [f"B-{kind}"] + [f"I-{kind}"] * (end - start)
+            gold += iob2
+            sentence = []
+    return accuracy_score([gold], [predicted])
+
+
 def assert_predict_conll_counts_equal_eval(model_dir: Path, dev: Path) -> dict:
     proc = subprocess.run(winner_command("predict", "--model", model_dir, "--input-format", "conll", "--input", dev),
                           cwd=REPO, capture_output=True, text=True, stdin=subprocess.DEVNULL)
@@ -88,6 +109,7 @@ def assert_predict_conll_counts_equal_eval(model_dir: Path, dev: Path) -> dict:
     expected = json.loads(evaluated.stdout)
     counts = seqeval_counts(proc.stdout, set(expected["types"]))  # eval counts every type of the model
     assert counts == {k: expected[k] for k in ("gold", "predicted", "correct")}
+    assert seqeval_accuracy(proc.stdout, set(expected["types"])) == pytest.approx(expected["token_accuracy"], abs=1e-12)
     return counts
 
 

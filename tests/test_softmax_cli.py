@@ -82,7 +82,9 @@ def test_eval_equals_seqeval_per_type_and_overall(softmax_model):
 def test_eval_text_has_one_line_per_type_and_the_overall_line(softmax_model):
     text = invoke("eval", softmax_model, SAMPLE_DEV).stdout.splitlines()
     result = json.loads(invoke("eval", softmax_model, SAMPLE_DEV, "--format", "json").stdout)
-    assert f"with {result['gold']} phrases" in text[0] and "(tokens, class of each token)" in text[1]
+    assert f"with {result['gold']} phrases" in text[0]
+    assert text[1] == (f"accuracy: {100 * result['token_accuracy']:6.2f}%; precision: {100 * result['precision']:6.2f}%; "
+                       f"recall: {100 * result['recall']:6.2f}%; FB1: {100 * result['f1']:6.2f}")  # conlleval's line
     assert [line.split(":")[0].strip() for line in text[2:]] == TYPES
     assert f"FB1: {100 * result['types']['PER']['f1']:6.2f}" in text[2 + TYPES.index("PER")]
 

@@ -132,6 +132,11 @@ class SpanScorer:
                 for (t, s, e) in chunks(tags) if t == entity_type]
         self.gold_keys = np.unique(np.array(keys, dtype=np.int64))
 
+    def gold_spans(self) -> tuple[np.ndarray, np.ndarray]:
+        """(starts, ends) of the gold entities, token indices into the concatenated sentences, ends
+        exclusive: (G,) each."""
+        return self.gold_keys // (self.n + 1), self.gold_keys % (self.n + 1)
+
     def predicted_keys(self, positive: np.ndarray) -> np.ndarray:
         starts, ends = runs_within(positive, self.first, self.last)
         return starts * (self.n + 1) + ends
@@ -164,22 +169,31 @@ def best_threshold(scores: np.ndarray, scorer: SpanScorer, candidates: int = 400
     return best[1], best[2]
 
 
-def token_accuracy(gold_positive: np.ndarray, predicted_positive: np.ndarray) -> float:
-    """Share of tokens whose inside/outside decision is right (not an entity score)."""
-    return float((gold_positive == predicted_positive).mean()) if gold_positive.size else 0.0
+def iob2_codes(starts: np.ndarray, ends: np.ndarray, kinds: np.ndarray, n: int) -> np.ndarray:
+    """(n,) each token's IOB2 tag as a number, 0 for O, 1 + 2k for B- and 2 + 2k for I- of type k, from
+    the entities' starts, ends (exclusive) and type indices k, (E,) each, which do not overlap."""
+    code = np.zeros(n, np.int64)
+    lengths = ends - starts
+    inside = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
+    code[inside] = np.repeat(2 + 2 * kinds, lengths)
+    code[starts] = 1 + 2 * kinds
+    return code
+
+
+def tag_accuracy(gold_codes: np.ndarray, predicted_codes: np.ndarray) -> float:
+    """conlleval's token accuracy: the share of tokens whose whole tag, B-, I- or O and type, is right
+    (conlleval.pl counts a token correct when both its chunk tag and its type equal the gold ones).
+    The codes are iob2_codes'; 0.0 for no tokens."""
+    return float((gold_codes == predicted_codes).mean()) if gold_codes.size else 0.0
 
 
 def report(overall: Scores, per_type: dict[str, Scores], tokens: int, accuracy: float) -> str:
-    """A conlleval-style text report: the overall line, then one line per entity type.
-
-    With one type, the accuracy is that of the inside/outside decision; with
-    several, that of each token's class (O or a type), as conlleval counts it.
-    """
-    what = f"inside/outside {next(iter(per_type))}" if len(per_type) == 1 else "class of each token"
+    """conlleval's text report, line for line: the overall line, then one line per entity type (the
+    formats of conlleval.pl's printf calls, so that scripts that read its output read this)."""
     lines = [
         f"processed {tokens} tokens with {overall.gold} phrases; "
         f"found: {overall.predicted} phrases; correct: {overall.correct}.\n",
-        f"accuracy: {100 * accuracy:6.2f}% (tokens, {what}); "
+        f"accuracy: {100 * accuracy:6.2f}%; "
         f"precision: {100 * overall.precision:6.2f}%; recall: {100 * overall.recall:6.2f}%; "
         f"FB1: {100 * overall.f1:6.2f}\n",
     ]

@@ -63,7 +63,7 @@ class DevResult:
 
     thresholds: np.ndarray  # (T,) one per entity type
     per_type: list  # (T,) metrics.Scores
-    token_accuracy: float  # share of tokens given their right class (O or a type)
+    token_accuracy: float  # conlleval's: share of tokens whose IOB2 tag is right (token_accuracy)
     types: tuple  # the entity types, in the order of thresholds and per_type
     target: int  # the index of data.target among them
     largest: float = 0.0  # the largest |score| before document consistency (NaN if one is NaN)
@@ -136,10 +136,15 @@ def evaluate(params, dev: DevSet, activation: str, objective=None) -> DevResult:
 
 
 def token_accuracy(dev: DevSet, labels: np.ndarray) -> float:
-    """Share of tokens whose class, O or an entity type, is right (not an entity score)."""
-    if dev.windows.labels is None:  # one type: inside or outside it
-        return metrics.token_accuracy(dev.windows.positive, labels == dev.target)
-    return metrics.token_accuracy(dev.windows.labels, labels + 1)  # decide's OUTSIDE (-1) is class 0
+    """conlleval's token accuracy of labels (N,) (decode.decide's) against dev's gold tags: both in
+    IOB2 (the gold entities found by conlleval's chunk rules, as the entity scores find them), the
+    tags of types the model does not know read as O (metrics.tag_accuracy)."""
+    n, first, last = labels.size, dev.scorers[0].first, dev.scorers[0].last
+    spans = [(*scorer.gold_spans(), kind) for kind, scorer in enumerate(dev.scorers)]
+    gold = metrics.iob2_codes(np.concatenate([s for s, _, _ in spans]), np.concatenate([e for _, e, _ in spans]),
+                              np.concatenate([np.full(len(s), kind) for s, _, kind in spans]), n)
+    predicted = metrics.iob2_codes(*decode.entity_runs(labels, first, last), n)
+    return metrics.tag_accuracy(gold, predicted)
 
 
 # Training has diverged when the loss of a step or of an epoch, or any dev score, is larger in size
