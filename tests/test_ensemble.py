@@ -287,8 +287,8 @@ def test_a_run_dir_under_a_file_is_one_line_naming_the_file_before_training(tmp_
     afile.write_text("kept\n")
     result = invoke("train", CONFIG, f"output.run_dir={afile / 'run'}", *seeds)
     assert result.exit_code == 1 and result.stdout == ""
-    assert result.stderr == (f"error: {CONFIG}: output.run_dir: cannot write to {afile / 'run'}: {afile} is a file, "
-                             f"not a directory\n")
+    assert result.stderr == (f"error: override 'output.run_dir={afile / 'run'}': cannot write to {afile / 'run'}: "
+                             f"{afile} is a file, not a directory\n")
     assert afile.read_text() == "kept\n"
 
 

@@ -127,6 +127,8 @@ def test_errors_before_any_training(tmp_path):
     pytest.importorskip("distributed")
     assert error_message(sweeping.sweep, [str(good)], [0], tmp_path / "out", ["train.nope=1"]).startswith(
         "override 'train.nope=1': unknown key 'train.nope'")
+    result = CliRunner().invoke(app, ["sweep", str(good), "--out", str(tmp_path / "out"), "--set", "train.lr=abc"])
+    assert (result.exit_code, result.stderr) == (1, "error: override 'train.lr=abc': expected a number, got 'abc'\n")
     assert not (tmp_path / "out").exists()
 
 

@@ -97,9 +97,9 @@ def train_members(config_path, overrides, seeds: list[int], resume: bool = False
     source = "config" if isinstance(config_path, dict) else str(config_path)
     load = config_module.from_mapping if isinstance(config_path, dict) else config_module.load
     cfg = load(config_path, overrides)
-    config_module.check_paths(cfg, source)
+    config_module.check_paths(cfg, source, overrides)
     run_dir = Path(cfg.output.run_dir)
-    require_output_dir(run_dir, f"{source}: output.run_dir")
+    require_output_dir(run_dir, config_module.origin("output.run_dir", source, overrides))
     _check_run_dir(run_dir, resume, overwrite)
     configs = {seed: _with(overrides, {"train.seed": seed, "output.run_dir": str(member_dir(run_dir, seed))})
                for seed in seeds}

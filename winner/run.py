@@ -236,9 +236,9 @@ def run_training(config_path, overrides, log: Callable[[str], None] = print, res
         config_path, cfg = "config", config_module.from_mapping(config_path, overrides)
     else:
         cfg = config_module.load(config_path, overrides)
-    config_module.check_paths(cfg, str(config_path))
+    config_module.check_paths(cfg, str(config_path), overrides)
     run_dir = Path(cfg.output.run_dir)
-    require_output_dir(run_dir, f"{config_path}: output.run_dir")
+    require_output_dir(run_dir, config_module.origin("output.run_dir", str(config_path), overrides))
     _refuse_to_replace(run_dir, resume, overwrite)
     rng = np.random.default_rng(cfg.train.seed)
     prepared = recipe.prepare(cfg, rng)

@@ -117,8 +117,9 @@ def _check(entry: Training, seed: int, run_dir: Path):
     any task starts."""
     from winner import config as config_module
 
-    cfg = config_module.load(entry.config, [*entry.overrides, f"train.seed={seed}", f"output.run_dir={run_dir}"])
-    config_module.check_paths(cfg, entry.config)
+    overrides = [*entry.overrides, f"train.seed={seed}", f"output.run_dir={run_dir}"]
+    cfg = config_module.load(entry.config, overrides)
+    config_module.check_paths(cfg, entry.config, overrides)
     return cfg
 
 
