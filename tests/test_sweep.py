@@ -176,3 +176,7 @@ def test_an_out_that_cannot_be_made_is_one_line_and_a_failed_sweep_leaves_no_dir
     assert error_message(sweeping.sweep, [str(path)], [0], tmp_path / "new" / "out", scheduler="nonsense://x") \
         .startswith("--scheduler nonsense://x: cannot connect to a Dask scheduler")
     assert not (tmp_path / "new").exists()
+    long = tmp_path / "new" / ("a" * 300)  # made before anything under it is read, not a traceback reading it
+    assert error_message(sweeping.sweep, [str(path)], [0], long, scheduler="nonsense://x") == \
+        f"{long}: cannot create the sweep's output directory (File name too long)"
+    assert not (tmp_path / "new").exists()
