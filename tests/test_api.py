@@ -65,7 +65,7 @@ def test_train_model_takes_string_overrides_and_a_config_path(tmp_path):
 
 @pytest.mark.parametrize("config, overrides, fragment", [
     ({"train": {"lrr": 0.1}}, {}, "did you mean 'train.lr'"),
-    ({}, {"train.epochs": "many"}, "train.epochs"),
+    ({}, {"train.epochs": "many"}, "override 'train.epochs': expected an integer, got 'many'"),
     ({}, {"trainepochs": 3}, "section.key"),
     ("configs/no-such.yaml", {}, "no-such.yaml"),
 ], ids=["unknown-key", "bad-override-value", "override-without-section", "missing-file"])

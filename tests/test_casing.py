@@ -89,7 +89,7 @@ def test_lowercased_copies_keep_word_and_gazetteer_ids_and_change_only_caps():
 
 def test_case_augment_out_of_range_is_refused_naming_the_key():
     message = error_message(config_module.load, "configs/default.yaml", ["data.case_augment_upper=1.5"])
-    assert "data.case_augment_upper: must be a number from 0 to 1, got 1.5" in message
+    assert message == "override 'data.case_augment_upper=1.5': must be a number from 0 to 1, got 1.5"
 
 
 def test_a_saved_model_keeps_the_lowercased_target_names_of_its_training_data(tmp_path):

@@ -244,14 +244,31 @@ def test_override_with_unknown_key_names_the_key(tmp_path):
     assert message == "override 'train.lrr=0.1': unknown key 'train.lrr' (did you mean 'train.lr'?)"
 
 
-def test_override_with_bad_value_names_the_key(tmp_path):
-    path, message = config_error(tmp_path, "", ["train.epochs=0"])
-    assert message.startswith(f"{path}: train.epochs: ")
+@pytest.mark.parametrize("overrides, expected", [
+    (["train.lr=abc"], "override 'train.lr=abc': expected a number, got 'abc'"),
+    (["train.lr="], "override 'train.lr=': expected a number, got null"),  # an empty value is null
+    (["train.epochs=0"], "override 'train.epochs=0': must be an integer >= 1, got 0"),
+    (["data.scheme=bio"], "override 'data.scheme=bio': must be one of auto, iob1, iob2, iobes, got 'bio'"),
+    (["features.lowercase=1"], "override 'features.lowercase=1': expected true or false, got 1"),
+    (["data.types=all"], "override 'data.types=all': needs train.objective: softmax"),
+    (["train.lr=abc", "train.lr=0.1", "train.lr=-1"], "override 'train.lr=-1': must be a number > 0, got -1.0"),
+])
+def test_a_bad_override_value_names_the_override_not_the_file(tmp_path, overrides, expected):
+    """The file holds a good value of the key (or none): the value at fault is the override's."""
+    path, message = config_error(tmp_path, "train:\n  lr: 0.1\n", overrides)
+    assert message.startswith(expected), message
+    assert str(path) not in message
 
 
-def test_override_with_empty_value_is_null_and_refused_for_a_number(tmp_path):
-    path, message = config_error(tmp_path, "", ["train.lr="])
-    assert message.startswith(f"{path}: train.lr: ")
+def test_a_bad_mapping_override_names_the_dotted_key_as_written():
+    message = error_message(C.from_mapping, {"train": {"lr": 0.1}}, {"train.lr": "abc"}, "my.yaml")
+    assert message == "override 'train.lr': expected a number, got 'abc'"
+
+
+def test_a_bad_file_value_still_names_the_file_beside_overrides_of_other_keys(tmp_path):
+    path, message = config_error(tmp_path, "train:\n  lr: abc\n", ["train.epochs=2"])
+    assert message == f"{path}: train.lr: expected a number, got 'abc'"
+    assert load_text(tmp_path, "train:\n  lr: abc\n", ["train.lr=0.2"]).train.lr == 0.2  # overridden: not read
 
 
 # ---------------------------------------------------------------- check_paths
@@ -283,6 +300,15 @@ def test_check_paths_names_the_key_of_a_missing_file(tmp_path, key):
     message = error_message(C.check_paths, config, source="my.yaml")
     assert message.startswith(f"my.yaml: {key}: ")
     assert missing in message
+
+
+def test_check_paths_names_the_override_that_gave_a_missing_file(tmp_path):
+    missing, train = tmp_path / "missing.txt", write(tmp_path, "Paris B-LOC\n", "train.txt")
+    config = C.from_mapping({"data": {"train": str(train)}}, [f"data.dev={missing}"])
+    message = error_message(C.check_paths, config, "my.yaml", [f"data.dev={missing}"])
+    assert message == f"override 'data.dev={missing}': file not found: {missing}"
+    message = error_message(C.check_paths, config, "my.yaml", {"data.dev": str(missing)})
+    assert message == f"override 'data.dev': file not found: {missing}"
 
 
 def test_check_paths_refuses_a_directory(tmp_path):

@@ -98,7 +98,7 @@ def test_the_student_trains_on_the_teachers_probabilities_of_the_training_window
 
 def test_a_teacher_is_refused_unless_both_models_are_softmax_models_of_the_same_classes(teacher, tmp_path):
     message = error_message(config_module.load, CONFIG, [f"train.teacher={teacher}"])
-    assert "train.teacher: needs train.objective: softmax" in message
+    assert message.startswith(f"override 'train.teacher={teacher}': needs train.objective: softmax")
     missing = tmp_path / "missing"
     message = error_message(config_module.check_paths, config_module.load(CONFIG, [*SOFTMAX, f"train.teacher={missing}"]))
     assert f"train.teacher: model directory not found: {missing}" in message

@@ -288,9 +288,29 @@ def test_a_run_dir_under_a_file_is_one_line_naming_the_file_before_training(tmp_
     afile.write_text("kept\n")
     result = invoke("train", CONFIG, f"output.run_dir={afile / 'run'}", *seeds)
     assert result.exit_code == 1 and result.stdout == ""
-    assert result.stderr == (f"error: {CONFIG}: output.run_dir: cannot write to {afile / 'run'}: {afile} is a file, "
-                             f"not a directory\n")
+    assert result.stderr == (f"error: override 'output.run_dir={afile / 'run'}': cannot write to {afile / 'run'}: "
+                             f"{afile} is a file, not a directory\n")
     assert afile.read_text() == "kept\n"
+
+
+# directories that cannot be made, whoever runs the tests (root included): (path, the reason's start)
+UNCREATABLE = {
+    "in-proc": (lambda tmp: Path("/proc/winner-run"), ""),  # the reason depends on the user
+    "name-too-long": (lambda tmp: tmp / ("a" * 300), "File name too long"),
+    "name-too-long-in-a-new-directory": (lambda tmp: tmp / "new" / ("a" * 300), "File name too long"),
+}
+
+
+@pytest.mark.parametrize("seeds", [[], ["--seeds", "0,1"]], ids=["single", "seeds"])
+@pytest.mark.parametrize("where", list(UNCREATABLE))
+def test_a_run_dir_that_cannot_be_made_is_one_line_before_the_data_loads(tmp_path, where, seeds):
+    """Not the data's log line and then a traceback at the first mkdir; nothing left behind in tmp_path."""
+    path, reason = UNCREATABLE[where][0](tmp_path), UNCREATABLE[where][1]
+    result = invoke("train", CONFIG, f"output.run_dir={path}", *seeds)
+    assert result.exit_code == 1 and result.stdout == "", result.output
+    assert result.stderr.startswith(f"error: {path}: cannot create the run directory ({reason}"), result.stderr
+    assert result.stderr.endswith(")\n") and result.stderr.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_seed_override_beside_seeds_is_refused(tmp_path):
@@ -410,6 +430,22 @@ def test_an_out_under_a_file_is_one_line_naming_the_file(run, tmp_path):
     assert result.exit_code == 1 and result.stdout == ""
     assert result.stderr == f"error: --out: cannot write to {afile / 'ens'}: {afile} is a file, not a directory\n"
     assert afile.read_text() == "kept\n"
+
+
+@pytest.mark.parametrize("where", [*UNCREATABLE, "name-too-long-for-the-staging-copy"])
+def test_an_out_that_cannot_be_made_is_one_line_before_the_members_load(run, tmp_path, where):
+    """A name of 250 characters can be made, but not save()'s '.NAME.tmp-PID' beside it: refused before the
+    work too. Nothing is left behind."""
+    run_dir, _ = run
+    dirs = [members.member_dir(run_dir, seed) / "model-best" for seed in (0, 1)]
+    path, reason = UNCREATABLE[where] if where in UNCREATABLE else (lambda tmp: tmp / ("b" * 250), "File name too long")
+    out = path(tmp_path)
+    result = invoke("ensemble", *dirs, "--out", out)
+    assert result.exit_code == 1 and result.stdout == "", result.output
+    assert result.stderr.startswith(f"error: {out}: cannot create the ensemble's model directory ({reason}"), \
+        result.stderr
+    assert result.stderr.endswith(")\n") and result.stderr.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []
 
 
 # --------------------------------------------------------------------------- the fast path of a merged network

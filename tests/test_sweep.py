@@ -127,6 +127,8 @@ def test_errors_before_any_training(tmp_path):
     pytest.importorskip("distributed")
     assert error_message(sweeping.sweep, [str(good)], [0], tmp_path / "out", ["train.nope=1"]).startswith(
         "override 'train.nope=1': unknown key 'train.nope'")
+    result = CliRunner().invoke(app, ["sweep", str(good), "--out", str(tmp_path / "out"), "--set", "train.lr=abc"])
+    assert (result.exit_code, result.stderr) == (1, "error: override 'train.lr=abc': expected a number, got 'abc'\n")
     assert not (tmp_path / "out").exists()
 
 
@@ -173,4 +175,8 @@ def test_an_out_that_cannot_be_made_is_one_line_and_a_failed_sweep_leaves_no_dir
     assert result.stderr == f"error: {tmp_path / 'afile'}: cannot create the sweep's output directory (File exists)\n"
     assert error_message(sweeping.sweep, [str(path)], [0], tmp_path / "new" / "out", scheduler="nonsense://x") \
         .startswith("--scheduler nonsense://x: cannot connect to a Dask scheduler")
+    assert not (tmp_path / "new").exists()
+    long = tmp_path / "new" / ("a" * 300)  # made before anything under it is read, not a traceback reading it
+    assert error_message(sweeping.sweep, [str(path)], [0], long, scheduler="nonsense://x") == \
+        f"{long}: cannot create the sweep's output directory (File name too long)"
     assert not (tmp_path / "new").exists()

@@ -104,6 +104,18 @@ def _sibling(path: Path, kind: str) -> Path:
     return path.with_name(f".{path.name}.{kind}-{os.getpid()}")
 
 
+def require_savable(directory, what: str) -> None:
+    """Raise WinnerError '<directory>: cannot create <what> (<reason>)' unless save() can make its
+    staging sibling beside `directory` (whose parent exists): checked before the work whose model it
+    would hold, for a name short enough itself but too long with the sibling's dot and suffix."""
+    staging = _sibling(Path(directory), "tmp")
+    try:
+        staging.mkdir()
+    except OSError as exc:
+        raise WinnerError(f"{directory}: cannot create {what} ({exc.strerror or exc})") from None
+    staging.rmdir()
+
+
 def _siblings(path: Path, kind: str) -> list[Path]:
     """Every process's `kind` siblings of `path`, oldest first."""
     found = path.parent.glob(f".{glob.escape(path.name)}.{kind}-*")

@@ -162,6 +162,17 @@ def _section_fields(name: str) -> dict:
     return {f.name: f for f in dataclasses.fields(SECTIONS[name])}
 
 
+# what a field's type asks for, in the words of the _RULES above
+_KINDS = {"bool": "true or false", "int": "an integer", "float": "a number", "str": "a string"}
+
+
+def _shown(value) -> str:
+    """A value as YAML writes it (null, true, false), else its repr: the user wrote YAML."""
+    if value is None or isinstance(value, bool):
+        return yaml.safe_dump(value).split("\n")[0]
+    return repr(value)
+
+
 def _coerce(value, annotation, where: str):
     """Check one value against its field's type; ints are accepted where floats are."""
     ann = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", str(annotation))
@@ -180,7 +191,7 @@ def _coerce(value, annotation, where: str):
             value = float(value)  # YAML 1.1 reads 1e-3 (no dot) as a string; users mean a number
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             if not math.isfinite(value):
-                raise WinnerError(f"{where}: must be a finite number, got {value!r}")
+                raise WinnerError(f"{where}: must be a finite number, got {_shown(value)}")
             return float(value)
     elif base == "str":
         if isinstance(value, str):
@@ -188,16 +199,23 @@ def _coerce(value, annotation, where: str):
     elif base == "list":  # data.types: a list of names, or the one word 'all'
         if value == "all" or (isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value)):
             return value
-        raise WinnerError(f"{where}: expected 'all' or a list of entity types, got {value!r}")
+        raise WinnerError(f"{where}: expected 'all' or a list of entity types, got {_shown(value)}")
     elif base == "dict":
         if isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
             return dict(value)
-        raise WinnerError(f"{where}: expected a mapping of names to names, got {value!r}")
-    raise WinnerError(f"{where}: expected {base}{' or null' if optional else ''}, got {value!r}")
+        raise WinnerError(f"{where}: expected a mapping of names to names, got {_shown(value)}")
+    raise WinnerError(f"{where}: expected {_KINDS.get(base, base)}{' or null' if optional else ''}, "
+                      f"got {_shown(value)}")
 
 
-def from_dict(raw: dict, source: str = "config") -> Config:
-    """Build and validate a Config from nested dicts (YAML content)."""
+def from_dict(raw: dict, source: str = "config", given: typing.Mapping[str, str] | None = None) -> Config:
+    """Build and validate a Config from nested dicts (YAML content) read from `source`.
+
+    given, {'section.key': where}: the keys whose values came from elsewhere (overrides: see
+    origins()); an error about such a value names `where` in place of 'SOURCE: section.key'.
+    Raises WinnerError naming the source or origin and the key.
+    """
+    given = given or {}
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -215,31 +233,35 @@ def from_dict(raw: dict, source: str = "config") -> Config:
         for key, value in values.items():
             if key not in fields:
                 raise WinnerError(f"{source}: unknown key '{name}.{key}'{_closest(str(key), fields, name)}")
-            where = f"{source}: {name}.{key}"
+            where = given.get(f"{name}.{key}") or f"{source}: {name}.{key}"
             value = _coerce(value, fields[key].type, where)
             rule = _RULES.get((name, key))
             if rule and value is not None and not rule[0](value):
-                raise WinnerError(f"{where}: must be {rule[1]}, got {value!r}")
+                raise WinnerError(f"{where}: must be {rule[1]}, got {_shown(value)}")
             checked[key] = value
         sections[name] = cls(**checked)
     config = Config(**sections)
-    _check_objective(config, source)
+    _check_objective(config, source, given)
     return config
 
 
-def _check_objective(config: Config, source: str) -> None:
-    """Settings that depend on each other: data.types is the softmax objective's, and holds data.target."""
+def _check_objective(config: Config, source: str, given: typing.Mapping[str, str]) -> None:
+    """Settings that depend on each other: data.types is the softmax objective's, and holds data.target.
+    The error names where the key of the rule was given (its override, or the file)."""
+    def where(key: str) -> str:
+        return given.get(key) or f"{source}: {key}"
+
     if config.train.teacher is not None and config.train.objective != "softmax":
-        raise WinnerError(f"{source}: train.teacher: needs train.objective: softmax (a student learns the "
+        raise WinnerError(f"{where('train.teacher')}: needs train.objective: softmax (a student learns the "
                           f"teacher's class probabilities with cross-entropy)")
     types, target = config.data.types, config.data.target
     if types is None:
         return
     if config.train.objective != "softmax":
-        raise WinnerError(f"{source}: data.types: needs train.objective: softmax (a max-margin model learns "
+        raise WinnerError(f"{where('data.types')}: needs train.objective: softmax (a max-margin model learns "
                           f"data.target alone)")
     if types != "all" and target not in types:
-        raise WinnerError(f"{source}: data.types: {types!r} does not hold data.target {target!r}")
+        raise WinnerError(f"{where('data.types')}: {types!r} does not hold data.target {target!r}")
 
 
 def parse_override(text: str) -> tuple[str, str, object]:
@@ -276,7 +298,9 @@ def load(path: str | os.PathLike, overrides: typing.Sequence[str] = ()) -> Confi
 def from_mapping(raw, overrides: typing.Sequence[str] | typing.Mapping[str, object] = (),
                  source: str = "config") -> Config:
     """A Config from nested dicts ({section: {key: value}}, as in the YAML file) and overrides:
-    'section.key=value' strings (the value parsed as YAML) or a {'section.key': value} mapping."""
+    'section.key=value' strings (the value parsed as YAML) or a {'section.key': value} mapping.
+    Raises WinnerError naming the override for its faults (malformed, an unknown key, a bad value)
+    and `source` for the file's."""
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -297,7 +321,23 @@ def from_mapping(raw, overrides: typing.Sequence[str] | typing.Mapping[str, obje
             raise WinnerError(f"{source}: section '{section}' must be a mapping of keys to values")
         raw[section] = dict(raw.get(section) or {})
         raw[section][name] = value
-    return from_dict(raw, source=source)
+    return from_dict(raw, source=source, given=origins(overrides))
+
+
+def origins(overrides: typing.Sequence[str] | typing.Mapping[str, object] = ()) -> dict[str, str]:
+    """{'section.key': where} for each key the overrides set, `where` naming the override as the user
+    wrote it: "override 'train.lr=abc'" for a string, "override 'train.lr'" for a mapping's key (a
+    later override of a key wins, as it does for the value). What an error about that key's value
+    names in place of the config file, which does not hold the value."""
+    if isinstance(overrides, typing.Mapping):
+        return {str(key): f"override '{key}'" for key in overrides}
+    return {text.partition("=")[0]: f"override '{text}'" for text in overrides}
+
+
+def origin(key: str, source: str, overrides: typing.Sequence[str] | typing.Mapping[str, object] = ()) -> str:
+    """Where the value of `key` ('section.key') was given, as an error line starts: the override
+    that set it (origins()), else 'SOURCE: section.key'."""
+    return origins(overrides).get(key) or f"{source}: {key}"
 
 
 def _dotted(key: str) -> tuple[str, str]:
@@ -308,16 +348,20 @@ def _dotted(key: str) -> tuple[str, str]:
     return section, name
 
 
-def check_paths(config: Config, source: str = "config") -> None:
-    """Every data file the config names must exist before any work starts."""
+def check_paths(config: Config, source: str = "config",
+                overrides: typing.Sequence[str] | typing.Mapping[str, object] = ()) -> None:
+    """Every data file the config names must exist before any work starts. Raises WinnerError
+    'SOURCE: section.key: file not found: PATH', or naming the override that gave the path
+    (origin(): the overrides `config` was loaded with)."""
     hints = {"features.gazetteer": " (make gazetteer builds data/gazetteer/places.txt)"}
     for key, value in (("data.train", config.data.train), ("data.dev", config.data.dev),
                        ("features.vectors", config.features.vectors),
                        ("features.gazetteer", config.features.gazetteer)):
         if value is not None and not Path(value).is_file():
-            raise WinnerError(f"{source}: {key}: file not found: {value}{hints.get(key, '')}")
+            raise WinnerError(f"{origin(key, source, overrides)}: file not found: {value}{hints.get(key, '')}")
     if config.train.teacher is not None and not Path(config.train.teacher).is_dir():
-        raise WinnerError(f"{source}: train.teacher: model directory not found: {config.train.teacher}")
+        raise WinnerError(f"{origin('train.teacher', source, overrides)}: model directory not found: "
+                          f"{config.train.teacher}")
 
 
 def require_same(config: Config, other: Config, allowed, source, other_source, rule: str) -> None:

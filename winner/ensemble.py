@@ -31,13 +31,14 @@ off); members that differ are refused, naming the file that differs.
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from winner import checkpoint, config as config_module, model, recipe
+from winner import checkpoint, config as config_module, model, outdir, recipe
 from winner.breakdown import NAMES_FILE
 from winner.corpus import read_conll
 from winner.decode import overall
@@ -201,39 +202,45 @@ def build(model_dirs, out, dev=None, overwrite: bool = False, log: Callable[[str
     members' data.dev). An existing `out` is replaced only with overwrite, only when it is a model
     directory (or empty), and never when it is, holds or lies inside one of the members. Raises WinnerError naming the directory or file at
     fault: an `out` that is, holds or lies inside a member, exists (without overwrite), is a
-    directory other than a model directory (a run directory, say) or cannot be written; a member that is not a model directory, or differs from the first in more than
+    directory other than a model directory (a run directory, say), cannot be made or cannot be written
+    (checked before the members load); a member that is not a model directory, or differs from the first in more than
     train.seed (check_members); a dev file not found or without the target type.
     """
     dirs, out = [Path(d) for d in model_dirs], Path(out)
     _refuse_member_out(out, dirs)
     if checkpoint.present(out) and not overwrite:
         raise WinnerError(f"{out}: exists; add --overwrite to replace it, or choose another --out")
-    if out.is_dir() and not (out / "meta.json").is_file() and any(out.iterdir()):
+    # os.path.isdir: a name too long is False here, and one error line when made below
+    if os.path.isdir(out) and not (out / "meta.json").is_file() and any(out.iterdir()):
         held = ", ".join(sorted(p.name for p in out.iterdir())[:4])
         raise WinnerError(f"--out {out}: is a directory but not a model directory (it holds {held}); --overwrite "
                           f"replaces a model directory only; choose another --out")
     require_output_dir(out, "--out")
-    members = [checkpoint.load(d) for d in dirs]
-    check_members(members, dirs)
-    first = members[0]
-    dev_file = dev_path(first, dirs[0], dev)
-    cfg = first.config
-    sentences = read_conll(dev_file, cfg.data.scheme, cfg.data.label_map)
-    recipe.require_target(sentences, first.target, dev_file, "dev cannot pick the thresholds", recipe.CONFIG_HINT)
-    dev_set = recipe.make_dev(first.featurizer, sentences, first.target, cfg.decode.document_consistency,
-                              first.objective.label_types)
-    activation = cfg.model.activation
-    log(f"ensemble: {len(members)} members; thresholds picked on {dev_file}")
-    member_dev = [evaluate(m.params, dev_set, activation, first.objective) for m in members]
-    params = merge_params([m.params for m in members])
-    merged = evaluate(params, dev_set, activation, first.objective)
-    config = merge_config(dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, dev=str(dev_file))),
-                          len(members))
-    seeds = [m.config.train.seed for m in members]
-    meta = model_meta(config, first.objective, merged)
-    meta["ensemble"] = {"size": len(members), "seeds": seeds, "members": [str(d.resolve()) for d in dirs],
-                        "members_dev_f1": [r.scores.f1 for r in member_dev]}
-    names = dirs[0] / NAMES_FILE
-    texts = {NAMES_FILE: names.read_text(encoding="utf-8")} if names.is_file() else {}
-    checkpoint.save(out, params, first.featurizer, config, meta, texts=texts)
-    return Ensemble(out, dirs, seeds, member_dev, merged, dev_file)
+    # made before the members load: an --out that cannot be made is one error before any work (and is
+    # removed again when the build fails); checkpoint.save replaces the empty directory
+    with outdir.made(out, "the ensemble's model directory") as made:
+        checkpoint.require_savable(made, "the ensemble's model directory")
+        members = [checkpoint.load(d) for d in dirs]
+        check_members(members, dirs)
+        first = members[0]
+        dev_file = dev_path(first, dirs[0], dev)
+        cfg = first.config
+        sentences = read_conll(dev_file, cfg.data.scheme, cfg.data.label_map)
+        recipe.require_target(sentences, first.target, dev_file, "dev cannot pick the thresholds", recipe.CONFIG_HINT)
+        dev_set = recipe.make_dev(first.featurizer, sentences, first.target, cfg.decode.document_consistency,
+                                  first.objective.label_types)
+        activation = cfg.model.activation
+        log(f"ensemble: {len(members)} members; thresholds picked on {dev_file}")
+        member_dev = [evaluate(m.params, dev_set, activation, first.objective) for m in members]
+        params = merge_params([m.params for m in members])
+        merged = evaluate(params, dev_set, activation, first.objective)
+        config = merge_config(dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, dev=str(dev_file))),
+                              len(members))
+        seeds = [m.config.train.seed for m in members]
+        meta = model_meta(config, first.objective, merged)
+        meta["ensemble"] = {"size": len(members), "seeds": seeds, "members": [str(d.resolve()) for d in dirs],
+                            "members_dev_f1": [r.scores.f1 for r in member_dev]}
+        names = dirs[0] / NAMES_FILE
+        texts = {NAMES_FILE: names.read_text(encoding="utf-8")} if names.is_file() else {}
+        checkpoint.save(out, params, first.featurizer, config, meta, texts=texts)
+        return Ensemble(out, dirs, seeds, member_dev, merged, dev_file)

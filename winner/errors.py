@@ -63,12 +63,16 @@ def read_text(path, what: str = "file", hint: str = "") -> str:
 
 
 def require_output_dir(path, what: str) -> None:
-    """Raise WinnerError unless directory `path` exists or can be created and written to, checked
+    """Raise WinnerError when what is already on disk rules out writing to directory `path`, checked
     before any work whose results it would hold: '<what>: cannot write to PATH: PART is a file'
     (a file where a directory must be) or 'PART is not writable'. `what` names the setting, e.g.
-    'configs/a.yaml: output.run_dir' or '--out'."""
+    'configs/a.yaml: output.run_dir', "override 'output.run_dir=runs/x'" or '--out'. What only
+    making the directory shows (a name too long, a file system that refuses it) is left to
+    winner.outdir.made, which the callers then make it with."""
     path = Path(path)
-    existing = next((p for p in (path, *path.parents) if p.exists()), None)  # exists() is False under a file
+    # os.path.exists, not Path.exists: False under a file, and for a name too long rather than an OSError,
+    # so that creating the directory (winner.outdir.made) names that fault
+    existing = next((p for p in (path, *path.parents) if os.path.exists(p)), None)
     if existing is None:
         return
     if not existing.is_dir():

@@ -18,7 +18,7 @@ import json
 from pathlib import Path
 from typing import Callable
 
-from winner import checkpoint, config as config_module, ensemble, recipe, sweeps
+from winner import checkpoint, config as config_module, ensemble, outdir, recipe, sweeps
 from winner.errors import WinnerError, require_output_dir
 from winner.run import MEMBERS, RUN_FILES, check_settings, check_training_data, run_training
 
@@ -82,7 +82,7 @@ def train_members(config_path, overrides, seeds: list[int], resume: bool = False
     settings it was started with (winner.run.check_settings) and the training data
     (winner.run.check_training_data), checked before any member trains.
     Raises WinnerError for fewer than 2 or repeated seeds, a train.seed override, a bad config, a
-    run directory that holds a run (without resume or overwrite), a single model's run there
+    run directory that cannot be made (before any member trains), a run directory that holds a run (without resume or overwrite), a single model's run there
     (without overwrite), a resumed member whose settings differ (naming the key and its
     config.yaml) or whose training data changed (naming the first file that differs), a member
     that diverged (the members trained so far and any ensemble already in RUN_DIR are kept), or
@@ -97,36 +97,37 @@ def train_members(config_path, overrides, seeds: list[int], resume: bool = False
     source = "config" if isinstance(config_path, dict) else str(config_path)
     load = config_module.from_mapping if isinstance(config_path, dict) else config_module.load
     cfg = load(config_path, overrides)
-    config_module.check_paths(cfg, source)
+    config_module.check_paths(cfg, source, overrides)
     run_dir = Path(cfg.output.run_dir)
-    require_output_dir(run_dir, f"{source}: output.run_dir")
-    _check_run_dir(run_dir, resume, overwrite)
-    configs = {seed: _with(overrides, {"train.seed": seed, "output.run_dir": str(member_dir(run_dir, seed))})
-               for seed in seeds}
-    if resume:  # every member started keeps its settings and training data, checked before any member trains
-        for seed in seeds:
-            last = member_dir(run_dir, seed) / "model-last"
-            if checkpoint.present(last):
-                member_cfg = load(config_path, configs[seed])
-                check_settings(source, member_cfg, last)
-                # per member: the copies data.case_augment_* adds depend on train.seed
-                check_training_data(member_cfg, last, recipe.training_featurizer(member_cfg),
-                                    "its members cannot be resumed or kept")
-    best_dirs = []
-    for i, seed in enumerate(seeds, start=1):
-        where, member = member_dir(run_dir, seed), configs[seed]
-        if resume and finished(where, load(config_path, member)):
-            log(f"member {i} of {len(seeds)}, seed {seed}: {where} has finished; kept as it is")
-        else:
-            started = resume and checkpoint.present(where / "model-last")
-            log(f"member {i} of {len(seeds)}, seed {seed}: {'resuming' if started else 'training'} {where}")
-            # a member directory with no model-last holds no epoch worth keeping: it starts afresh
-            run_training(config_path, member, log=log, resume=started,
-                         overwrite=overwrite or (resume and not started))
-        best_dirs.append(where / "model-best")
-    if overwrite:  # a single model's run that was here is replaced by the ensemble
-        for name in RUN_FILES[1:]:
-            checkpoint.remove(run_dir / name)
-    built = ensemble.build(best_dirs, run_dir / "model-best", overwrite=True, log=log)
-    log(built.table().rstrip("\n"))
-    return built
+    require_output_dir(run_dir, config_module.origin("output.run_dir", source, overrides))
+    with outdir.made(run_dir, "the run directory"):  # as for a single run (winner.run.run_training)
+        _check_run_dir(run_dir, resume, overwrite)
+        configs = {seed: _with(overrides, {"train.seed": seed, "output.run_dir": str(member_dir(run_dir, seed))})
+                   for seed in seeds}
+        if resume:  # every member started keeps its settings and training data, checked before any member trains
+            for seed in seeds:
+                last = member_dir(run_dir, seed) / "model-last"
+                if checkpoint.present(last):
+                    member_cfg = load(config_path, configs[seed])
+                    check_settings(source, member_cfg, last)
+                    # per member: the copies data.case_augment_* adds depend on train.seed
+                    check_training_data(member_cfg, last, recipe.training_featurizer(member_cfg),
+                                        "its members cannot be resumed or kept")
+        best_dirs = []
+        for i, seed in enumerate(seeds, start=1):
+            where, member = member_dir(run_dir, seed), configs[seed]
+            if resume and finished(where, load(config_path, member)):
+                log(f"member {i} of {len(seeds)}, seed {seed}: {where} has finished; kept as it is")
+            else:
+                started = resume and checkpoint.present(where / "model-last")
+                log(f"member {i} of {len(seeds)}, seed {seed}: {'resuming' if started else 'training'} {where}")
+                # a member directory with no model-last holds no epoch worth keeping: it starts afresh
+                run_training(config_path, member, log=log, resume=started,
+                             overwrite=overwrite or (resume and not started))
+            best_dirs.append(where / "model-best")
+        if overwrite:  # a single model's run that was here is replaced by the ensemble
+            for name in RUN_FILES[1:]:
+                checkpoint.remove(run_dir / name)
+        built = ensemble.build(best_dirs, run_dir / "model-best", overwrite=True, log=log)
+        log(built.table().rstrip("\n"))
+        return built

@@ -1,7 +1,8 @@
 """An output directory made for a run, and removed again when the run leaves nothing in it.
 
-A many-file predict and a sweep make their output directory before any task
-runs, so that a directory that cannot be made is one error before any work.
+A training run, an ensemble, a many-file predict and a sweep make their output
+directory before any work (before the data loads, before any task runs), so
+that a directory that cannot be made is one error before any work.
 A run that then fails (a scheduler that cannot be reached, Ctrl-C, every task
 failed) must not leave behind an empty directory the user did not have.
 """
@@ -28,6 +29,7 @@ def made(path, what: str, clutter: tuple[str, ...] = ()) -> Iterator[Path]:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
+        _remove_empty(new[1:])  # the parents made before the directory itself failed
         raise WinnerError(f"{path}: cannot create {what} ({exc.strerror or exc})") from None
     try:
         yield path
@@ -37,11 +39,19 @@ def made(path, what: str, clutter: tuple[str, ...] = ()) -> Iterator[Path]:
                 for name in files:
                     os.unlink(os.path.join(root, name))
                 os.rmdir(root)
-            for directory in new[1:]:  # the parents made for it, while empty
-                try:
-                    directory.rmdir()
-                except OSError:
-                    break
+            _remove_empty(new[1:])
+
+
+def _remove_empty(parents: list[Path]) -> None:
+    """Remove the directories `parents` (deepest first, made for a directory) while they are empty;
+    one not made (mkdir stopped short of it) is passed over."""
+    for directory in parents:
+        try:
+            directory.rmdir()
+        except FileNotFoundError:
+            continue
+        except OSError:
+            break
 
 
 def _holds_nothing(path: Path, clutter: tuple[str, ...]) -> bool:

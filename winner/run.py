@@ -21,7 +21,7 @@ from typing import Callable
 
 import numpy as np
 
-from winner import __version__, checkpoint, config as config_module, decode, recipe
+from winner import __version__, checkpoint, config as config_module, decode, outdir, recipe
 from winner.errors import WinnerError, lines as text_lines, read_text, require_output_dir
 from winner.features import save_featurizer
 from winner.train import DevResult, EpochResult, Progress, evaluate as evaluate_dev, train_epochs
@@ -228,18 +228,34 @@ def run_training(config_path, overrides, log: Callable[[str], None] = print, res
     model-last and metrics.jsonl are deleted once the config and data have
     passed every check). Without either, a run directory that holds a run
     is refused (WinnerError).
-    """
-    from tqdm import tqdm
 
+    Raises WinnerError, before the data loads, for a bad config (an override's
+    bad value names the override: winner.config.origins), a data file not
+    found, and an output.run_dir that cannot be made or written
+    ('PATH: cannot create the run directory (REASON)'); a run directory made
+    here is removed again when the run stops before writing into it.
+    """
     started = time.perf_counter()
     if isinstance(config_path, dict):
         config_path, cfg = "config", config_module.from_mapping(config_path, overrides)
     else:
         cfg = config_module.load(config_path, overrides)
-    config_module.check_paths(cfg, str(config_path))
+    config_module.check_paths(cfg, str(config_path), overrides)
     run_dir = Path(cfg.output.run_dir)
-    require_output_dir(run_dir, f"{config_path}: output.run_dir")
-    _refuse_to_replace(run_dir, resume, overwrite)
+    require_output_dir(run_dir, config_module.origin("output.run_dir", str(config_path), overrides))
+    # made before the data loads, so that a directory that cannot be made is one error before any work;
+    # one made here is removed again when the run fails before writing into it
+    with outdir.made(run_dir, "the run directory"):
+        _refuse_to_replace(run_dir, resume, overwrite)
+        return _train(config_path, cfg, run_dir, log, resume, overwrite, started)
+
+
+def _train(config_path, cfg, run_dir: Path, log: Callable[[str], None], resume: bool, overwrite: bool,
+           started: float) -> TrainResult:
+    """run_training's work once the config is checked and run_dir exists (`started`: perf_counter() at
+    the command's start, for metrics.jsonl's seconds)."""
+    from tqdm import tqdm
+
     rng = np.random.default_rng(cfg.train.seed)
     prepared = recipe.prepare(cfg, rng)
     best_dir, last_dir, metrics_path = (run_dir / name for name in RUN_FILES)
@@ -256,7 +272,6 @@ def run_training(config_path, overrides, log: Callable[[str], None] = print, res
         log(note)
     if resume:
         log(f"resuming {last_dir} after epoch {progress.epoch}" + (f", step {progress.step}" if progress.step else ""))
-    run_dir.mkdir(parents=True, exist_ok=True)
     params, featurizer = prepared.params, prepared.featurizer
     objective = prepared.objective
     steps = math.ceil(objective.epoch_size(prepared.train) / cfg.train.batch_size)

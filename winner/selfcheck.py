@@ -108,7 +108,7 @@ def _problem(config_path, overrides, model_dir):
         return loaded.params, recipe.make_windows(loaded.featurizer, sentences, cfg.data.target, types=types), cfg, \
             f"{model_dir} (trained parameters)", loaded.objective
     cfg = config_module.load(config_path, overrides)
-    config_module.check_paths(cfg, str(config_path))
+    config_module.check_paths(cfg, str(config_path), overrides)
     prepared = recipe.prepare(cfg, np.random.default_rng(cfg.train.seed))
     return prepared.params, prepared.train, cfg, f"{config_path} (initial parameters)", prepared.objective
 

@@ -119,8 +119,9 @@ def _check(entry: Training, seed: int, run_dir: Path):
     any task starts."""
     from winner import config as config_module
 
-    cfg = config_module.load(entry.config, [*entry.overrides, f"train.seed={seed}", f"output.run_dir={run_dir}"])
-    config_module.check_paths(cfg, entry.config)
+    overrides = [*entry.overrides, f"train.seed={seed}", f"output.run_dir={run_dir}"]
+    cfg = config_module.load(entry.config, overrides)
+    config_module.check_paths(cfg, entry.config, overrides)
     return cfg
 
 
@@ -164,19 +165,22 @@ def sweep(configs: Sequence, seeds: Sequence[int] = (0,), out="runs/sweep", over
     out = Path(os.path.abspath(out))
     runs = [(entry, seed, out / entry.name / f"seed-{seed}") for entry in entries for seed in seeds]
     cfgs = [_check(entry, seed, run_dir) for entry, seed, run_dir in runs]
-    rows: dict[int, dict] = {}
-    failures: dict[int, str] = {}
-    for i, (entry, _, run_dir) in enumerate(runs):
-        if not overwrite and (run_dir / RESULT).is_file():
-            try:
-                rows[i] = finished_row(entry, cfgs[i], run_dir)
-            except WinnerError as exc:
-                failures[i] = str(exc)
-    result = SweepResult(out, skipped=len(rows))
-    todo = [i for i in range(len(runs)) if i not in rows and i not in failures]
-    calls = [(f"train {runs[i][0].name} seed {runs[i][1]}", train_one,
-              (runs[i][0].config, runs[i][0].overrides, runs[i][1], str(runs[i][2]), runs[i][0].name)) for i in todo]
-    with outdir.made(out, "the sweep's output directory"):  # here: a file at OUT is one error before any task
+    # made before anything under OUT is read: an OUT that cannot be made (a file there, a name too long)
+    # is one error before any task
+    with outdir.made(out, "the sweep's output directory"):
+        rows: dict[int, dict] = {}
+        failures: dict[int, str] = {}
+        for i, (entry, _, run_dir) in enumerate(runs):
+            if not overwrite and (run_dir / RESULT).is_file():
+                try:
+                    rows[i] = finished_row(entry, cfgs[i], run_dir)
+                except WinnerError as exc:
+                    failures[i] = str(exc)
+        result = SweepResult(out, skipped=len(rows))
+        todo = [i for i in range(len(runs)) if i not in rows and i not in failures]
+        calls = [(f"train {runs[i][0].name} seed {runs[i][1]}", train_one,
+                  (runs[i][0].config, runs[i][0].overrides, runs[i][1], str(runs[i][2]), runs[i][0].name))
+                 for i in todo]
         for outcome in distributed.outcomes("winner.sweep", calls, client, workers, scheduler, "run", progress) \
                 if calls else ():
             if outcome.error is None:
