@@ -37,7 +37,7 @@ from hypothesis import example, given, settings, strategies as st
 from typer.testing import CliRunner
 
 from helpers import snapshot
-from winner import checkpoint, model, run, train
+from winner import checkpoint, model, replacing, run, train
 from winner.cli import app
 from winner.corpus import read_conll, spans, split, tokenize
 from winner.errors import WinnerError
@@ -267,12 +267,45 @@ def test_overwrite_replaces_the_run_and_keeps_other_files(marked_run):
     result = invoke("train", DEFAULT_CONFIG, f"output.run_dir={marked_run}", "train.epochs=1", "model.hidden=20",
                     "--overwrite")
     assert result.exit_code == 0, result.output
-    assert f"--overwrite: deleted model-best, model-last, metrics.jsonl of the run in {marked_run}" in result.stderr
+    assert f"--overwrite: model-best, model-last, metrics.jsonl of the run in {marked_run} set aside" in result.stderr
     assert len(before) == 2 and [row["epoch"] for row in read_rows(marked_run)] == [1]
+    assert not (marked_run / replacing.ASIDE).exists()  # deleted once the new run saved its model
     for name in ("model-best", "model-last"):
         loaded = checkpoint.load(marked_run / name)
         assert loaded.config.model.hidden == 20 and loaded.meta["epoch"] == 1
     assert (marked_run / "MARKER").read_text() == "keep me\n"
+
+
+def test_an_overwrite_run_that_saves_no_model_puts_the_old_run_back(marked_run):
+    """A new run that diverges at its first step has no model to show: the run it was to replace is
+    back, file for file, rather than deleted for nothing."""
+    before = snapshot(marked_run)
+    result = invoke("train", DEFAULT_CONFIG, f"output.run_dir={marked_run}", "train.lr=1e9", "--overwrite")
+    assert result.exit_code == 1 and "training diverged at epoch 1" in result.stderr.splitlines()[-1]
+    assert f"{marked_run}: this run saved no model; the run it was to replace is back in place" in result.stderr
+    assert snapshot(marked_run) == before
+
+
+@pytest.mark.parametrize("new_model", [False, True])
+def test_a_killed_overwrite_run_is_settled_by_the_next_run(marked_run, new_model):
+    """A process killed between setting the old run aside and the end leaves .replaced: the next run in
+    the directory puts the old run back when the killed one saved no model, and deletes it otherwise,
+    before it looks at what the directory holds."""
+    before = snapshot(marked_run)
+    aside = marked_run / replacing.ASIDE
+    aside.mkdir()
+    for name in ("model-best", "model-last", "metrics.jsonl"):
+        (marked_run / name).rename(aside / name)
+    (marked_run / "metrics.jsonl").write_text("")  # the killed run's, with no epoch finished
+    if new_model:
+        shutil.copytree(aside / "model-last", marked_run / "model-last")
+    result = invoke("train", DEFAULT_CONFIG, f"output.run_dir={marked_run}", "train.epochs=1")
+    assert_one_error_line(result.exit_code, result.stdout, result.stderr, f"{marked_run}: holds a training run")
+    assert not aside.exists()
+    if new_model:
+        assert sorted(p.name for p in marked_run.iterdir()) == ["MARKER", "metrics.jsonl", "model-last"]
+    else:
+        assert snapshot(marked_run) == before
 
 
 def test_resume_and_overwrite_together_are_refused(marked_run):

@@ -21,7 +21,7 @@ from typing import Callable
 
 import numpy as np
 
-from winner import __version__, checkpoint, config as config_module, decode, outdir, recipe
+from winner import __version__, checkpoint, config as config_module, decode, outdir, recipe, replacing
 from winner.errors import WinnerError, lines as text_lines, read_text, require_output_dir
 from winner.features import save_featurizer
 from winner.train import DevResult, EpochResult, Progress, evaluate as evaluate_dev, train_epochs
@@ -29,6 +29,7 @@ from winner.train import DevResult, EpochResult, Progress, evaluate as evaluate_
 # Settings --resume lets differ from the saved config: they do not change what an epoch computes.
 RESUMABLE = ("train.epochs", "train.patience", "output.run_dir")  # a run directory may have been moved
 RUN_FILES = ("model-best", "model-last", "metrics.jsonl")  # what a training run keeps in output.run_dir
+MODELS = RUN_FILES[:2]  # a run that has saved one of these has something to show (winner.replacing)
 MEMBERS = "members"  # RUN_DIR/members/seed-K: the members' runs of `winner train --seeds` (winner.members)
 
 
@@ -225,9 +226,9 @@ def run_training(config_path, overrides, log: Callable[[str], None] = print, res
     mapping. resume: continue the run in output.run_dir from its model-last,
     with the same settings (train.epochs and train.patience may change).
     overwrite: replace the run output.run_dir holds (its model-best,
-    model-last and metrics.jsonl are deleted once the config and data have
-    passed every check). Without either, a run directory that holds a run
-    is refused (WinnerError).
+    model-last and metrics.jsonl are set aside, deleted once the new run has
+    saved a model, put back if it stops before: winner.replacing). Without
+    either, a run directory that holds a run is refused (WinnerError).
 
     Raises WinnerError, before the data loads, for a bad config (an override's
     bad value names the override: winner.config.origins), a data file not
@@ -246,8 +247,13 @@ def run_training(config_path, overrides, log: Callable[[str], None] = print, res
     # made before the data loads, so that a directory that cannot be made is one error before any work;
     # one made here is removed again when the run fails before writing into it
     with outdir.made(run_dir, "the run directory"):
+        replacing.settle(run_dir, RUN_FILES, MODELS)  # what a killed --overwrite run left
         _refuse_to_replace(run_dir, resume, overwrite)
-        return _train(config_path, cfg, run_dir, log, resume, overwrite, started)
+        try:
+            return _train(config_path, cfg, run_dir, log, resume, overwrite, started)
+        finally:  # however the run ends: the old run deleted if this one saved a model, else put back
+            if replacing.settle(run_dir, RUN_FILES, MODELS):
+                log(f"{run_dir}: this run saved no model; the run it was to replace is back in place")
 
 
 def _train(config_path, cfg, run_dir: Path, log: Callable[[str], None], resume: bool, overwrite: bool,
@@ -259,15 +265,11 @@ def _train(config_path, cfg, run_dir: Path, log: Callable[[str], None], resume: 
     rng = np.random.default_rng(cfg.train.seed)
     prepared = recipe.prepare(cfg, rng)
     best_dir, last_dir, metrics_path = (run_dir / name for name in RUN_FILES)
-    replaced = [name for name in RUN_FILES if checkpoint.present(run_dir / name)] if overwrite else []
+    if overwrite:  # once the config and data have passed every check
+        replacing.set_aside(run_dir, RUN_FILES, log)
     for path in (last_dir, best_dir, metrics_path):  # after a crash, before anything reads them
-        if overwrite:
-            checkpoint.remove(path)
-        else:
-            checkpoint.recover(path)
+        checkpoint.recover(path)
     progress, rows = _resume(config_path, cfg, run_dir, prepared, rng) if resume else (Progress(), [])
-    if replaced:
-        log(f"--overwrite: deleted {', '.join(replaced)} of the run in {run_dir}")
     for note in prepared.notes:
         log(note)
     if resume:
