@@ -1,14 +1,14 @@
 """`winner train --overwrite`: the run a directory holds is kept aside until the new run has a model.
 
-The new run may stop before it saves anything: a divergence at the first
-step (train.lr=1e9, say), Ctrl-C before the first epoch ends, a crash. Had
-the old run been deleted when the new one started, the directory would then
-hold neither. So once the new run's config and data have passed every check,
-the old run's files are moved into RUN_DIR/.replaced; when the new run ends
-having saved a model, .replaced is deleted; if it ends without one, its own
-files are deleted and the old ones put back. A process
-killed in between leaves .replaced, which the next run in the directory
-settles the same way before it looks at what the directory holds.
+The new run may stop before it saves anything: a divergence in the first
+epoch (train.lr=1e9, say), Ctrl-C before the first step (after it, Ctrl-C
+saves model-last), a crash. Had the old run been deleted when the new one
+started, the directory would then hold neither. So once the new run's config
+and data have passed every check, the old run's files are moved into
+RUN_DIR/.replaced; when the new run ends having saved a model, .replaced is
+deleted; if it ends without one, its own files are deleted and the old ones
+put back. A process killed in between leaves .replaced, which the next run
+in the directory settles the same way before it looks at what it holds.
 """
 
 from __future__ import annotations
