@@ -384,6 +384,43 @@ def test_models_that_are_not_seeds_of_one_config_are_refused(run, tmp_path):
     assert not out.exists()
 
 
+def test_models_of_other_settings_with_one_seed_are_told_apart_by_the_setting_not_the_seed(tmp_path):
+    """A max-margin model and a softmax one, both train.seed 0 (the README's runs/default and
+    runs/default-types): the error names the first setting that differs, not 'the same model twice'."""
+    tiny = ["train.epochs=1", "model.hidden=8"]
+    for name, extra in OBJECTIVES.items():
+        trained = invoke("train", CONFIG, *tiny, *extra, f"output.run_dir={tmp_path / name}")
+        assert trained.exit_code == 0, trained.stderr
+    dirs = [tmp_path / name / "model-best" for name in OBJECTIVES]
+    result = invoke("ensemble", *dirs, "--out", tmp_path / "ens")
+    assert result.exit_code == 1 and result.stdout == "" and result.stderr.count("\n") == 1, result.output
+    assert result.stderr.startswith(f"error: {dirs[1] / 'config.yaml'}: data.types is 'all', but "
+                                    f"{dirs[0] / 'config.yaml'} has None; members differ in train.seed only")
+    assert not (tmp_path / "ens").exists()
+
+
+@pytest.mark.parametrize("kind", ["file", "directory"])
+def test_an_out_that_overwrite_would_not_replace_is_refused_at_once_without_suggesting_overwrite(run, tmp_path, kind):
+    """--out an existing file, or a directory holding the user's files: the first error already says
+    why (the one --overwrite would then give), and both leave the file or directory as it was."""
+    run_dir, _ = run
+    dirs = [members.member_dir(run_dir, seed) / "model-best" for seed in (0, 1)]
+    out = tmp_path / "mine"
+    if kind == "file":
+        out.write_text("kept\n")
+        wanted = f"error: --out: cannot write to {out}: {out} is a file, not a directory\n"
+    else:
+        out.mkdir()
+        (out / "notes.txt").write_text("kept\n")
+        wanted = (f"error: --out {out}: is a directory but not a model directory (it holds notes.txt); --overwrite "
+                  f"replaces a model directory only; choose another --out\n")
+    before = snapshot(tmp_path)
+    for flags in ([], ["--overwrite"]):
+        result = invoke("ensemble", *dirs, "--out", out, *flags)
+        assert (result.exit_code, result.stdout, result.stderr) == (1, "", wanted), flags
+    assert snapshot(tmp_path) == before
+
+
 @pytest.mark.parametrize("where, relation", [(".", "holds the member"), ("members/seed-2", "holds the member"),
                                              ("members/seed-1/model-best", "is the member"),
                                              ("members/seed-1/model-best/../model-best", "is the member"),

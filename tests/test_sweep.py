@@ -90,6 +90,8 @@ def test_cli_keeps_finished_runs_and_reports_a_failed_training(dask_client, tmp_
     assert kept.stat().st_mtime_ns != stamp
     assert sorted(p.parent.name + "/" + p.parent.parent.name for p in (tmp_path / "sweep").rglob(sweeping.RESULT)) \
         == ["seed-0/good", "seed-1/good"]  # a failed run never keeps the row of the run it replaced
+    assert [(r["name"], r["seed"]) for r in json.loads((tmp_path / "sweep/sweep.json").read_text())["runs"]] \
+        == [("good", 0), ("good", 1)]  # nor does the table
 
 
 def test_readme_dask_example_runs(tmp_path, monkeypatch):
@@ -134,8 +136,8 @@ def test_errors_before_any_training(tmp_path):
 
 def test_a_finished_run_is_kept_only_with_its_own_settings(dask_client, tmp_path):
     """A sweep again with other settings (--set, or the config file edited) names the first setting that
-    differs and both values for each finished run, trains nothing and keeps the runs; --overwrite
-    trains them again."""
+    differs and both values for each finished run, trains nothing and keeps the runs, and their rows in
+    the table (sweep.tsv, sweep.json); --overwrite trains them again."""
     from helpers import snapshot
 
     path = config(tmp_path, "base")
@@ -145,8 +147,15 @@ def test_a_finished_run_is_kept_only_with_its_own_settings(dask_client, tmp_path
     first = CliRunner().invoke(app, [str(a) for a in [*command, "--set", "train.epochs=2"]])
     assert first.exit_code == 0, first.output
     runs = snapshot(out / "base")
+    tsv, rows = (out / "sweep.tsv").read_text(), json.loads((out / "sweep.json").read_text())["runs"]
+    assert len(rows) == 2
     changed = CliRunner().invoke(app, [str(a) for a in [*command, "--set", "train.epochs=3"]])
     assert changed.exit_code == 1 and "kept from before" not in changed.stdout, changed.output
+    # the table still lists the finished runs, which are still there, and sweep.json says why they failed now
+    assert (out / "sweep.tsv").read_text() == tsv
+    table = json.loads((out / "sweep.json").read_text())
+    assert table["runs"] == rows and [(f["name"], f["seed"]) for f in table["failures"]] == [("base", 0), ("base", 1)]
+    assert f"table: {out / 'sweep.tsv'} (it keeps the rows of 2 runs that failed now: " in changed.stdout
     for seed in (0, 1):
         saved = out / "base" / f"seed-{seed}" / "model-best" / "config.yaml"
         assert (f"failed: base seed {seed}: {path}: train.epochs is 3, but {saved} has 2; a sweep keeps a finished "
@@ -157,9 +166,10 @@ def test_a_finished_run_is_kept_only_with_its_own_settings(dask_client, tmp_path
     edited = sweeping.sweep([str(path)], [0], out, ["model.hidden=10", "train.epochs=2"], client=dask_client,
                             progress=False)
     assert edited.rows == [] and len(edited.failures) == 1 and "train.lr is 0.5, but " in edited.failures[0][2]
+    assert edited.table == rows[:1] and json.loads((out / "sweep.json").read_text())["runs"] == rows[:1]
     again = sweeping.sweep([str(path)], [0], out, ["model.hidden=10", "train.epochs=2"], client=dask_client,
                            progress=False, overwrite=True)
-    assert again.failures == [] and len(again.rows) == 1 and again.skipped == 0
+    assert again.failures == [] and len(again.rows) == 1 and again.skipped == 0 and again.table == again.rows
     kept = sweeping.sweep([str(path)], [0], out, ["model.hidden=10", "train.epochs=2"], client=dask_client,
                           progress=False)
     assert kept.rows == again.rows and kept.skipped == 1

@@ -74,7 +74,9 @@ def gradcheck(
 
 def report(
     run_dir: Path = typer.Argument(..., help="A run directory written by 'winner train', e.g. runs/default."),
-    out: Optional[Path] = typer.Option(None, "--out", help="PNG to write (default RUN_DIR/report.png)."),
+    # a str, not a Path: a trailing '/' (a directory meant) is kept for winner.picture to refuse
+    out: Optional[str] = typer.Option(None, "--out", help="Picture to write (default RUN_DIR/report.png); its "
+                                                          "extension gives the format: .png, .pdf, .svg, ..."),
 ):
     """Summarise a training run; with matplotlib, also plot its curves and dev score distributions."""
     from winner.report import INSTALL_HINT, build

@@ -80,7 +80,11 @@ def sweep(
     done = run_sweep([str(c) for c in configs], parse_seeds(seeds), out, overrides or [], workers=workers,
                      scheduler=scheduler, overwrite=overwrite)
     typer.echo(render_text(done), nl=False)
-    typer.echo(f"table: {done.out / 'sweep.tsv'}" + (f" ({done.skipped} runs kept from before)" if done.skipped else ""))
+    notes = [f"{done.skipped} runs kept from before"] if done.skipped else []
+    if len(done.table) > len(done.rows):  # rows of runs that failed now but still hold a finished run
+        notes.append(f"it keeps the rows of {_count(len(done.table) - len(done.rows), 'run')} that failed now: "
+                     f"their finished runs from before are still there")
+    typer.echo(f"table: {done.out / 'sweep.tsv'}" + (f" ({'; '.join(notes)})" if notes else ""))
     if done.failures:
         err(f"error: {len(done.failures)} of {_count(len(done.failures) + len(done.rows), 'training')} failed "
             f"(listed above; a training's log: {done.out}/NAME/seed-K/train.log)")

@@ -95,8 +95,9 @@ def _featurizer_files(loaded: checkpoint.LoadedModel, directory: Path) -> dict:
 def check_members(members: list[checkpoint.LoadedModel], dirs: list[Path]) -> None:
     """Raise WinnerError unless the members are n >= 2 distinct models of one config that differ in
     train.seed only (and the settings --resume may change), with the same vocabularies and gazetteers.
-    The error names the member at fault: an ensemble already, a train.seed given twice, the first
-    config key that differs (config.require_same) or the featurizer file that differs."""
+    The error names the member at fault: an ensemble already, the first config key that differs
+    (config.require_same), a train.seed given twice with every other setting the same, or the
+    featurizer file that differs."""
     if len(members) < 2:
         raise WinnerError(f"an ensemble needs at least 2 models, got {len(members)}")
     first, where = members[0], dirs[0] / "config.yaml"
@@ -104,13 +105,15 @@ def check_members(members: list[checkpoint.LoadedModel], dirs: list[Path]) -> No
     for loaded, directory in zip(members, dirs):
         if "ensemble" in loaded.meta:
             raise WinnerError(f"{directory}: is an ensemble already; give the models it was built from")
-        seed = loaded.config.train.seed
-        if seed in seeds:
-            raise WinnerError(f"{directory}: has train.seed {seed}, as {seeds[seed]} has: the same model twice; "
-                              f"members must differ in train.seed")
-        seeds[seed] = directory
+        # settings first: two models of other configs that share a seed are not the same model twice
         config_module.require_same(loaded.config, first.config, (*RESUMABLE, "train.seed"), directory / "config.yaml",
                                    where, "members differ in train.seed only")
+        seed = loaded.config.train.seed
+        if seed in seeds:
+            raise WinnerError(f"{directory}: has train.seed {seed} and every other setting of {seeds[seed]} "
+                              f"(train.epochs and train.patience aside): the same model twice; members must "
+                              f"differ in train.seed")
+        seeds[seed] = directory
     expected = _featurizer_files(first, dirs[0])
     for loaded, directory in zip(members[1:], dirs[1:]):
         for name, text in _featurizer_files(loaded, directory).items():
@@ -200,22 +203,25 @@ def build(model_dirs, out, dev=None, overwrite: bool = False, log: Callable[[str
     model_dirs: n >= 2 directories of models trained from one config with different
     train.seed; dev: the CoNLL file that picks the ensemble's thresholds (default the
     members' data.dev). An existing `out` is replaced only with overwrite, only when it is a model
-    directory (or empty), and never when it is, holds or lies inside one of the members. Raises WinnerError naming the directory or file at
-    fault: an `out` that is, holds or lies inside a member, exists (without overwrite), is a
-    directory other than a model directory (a run directory, say), cannot be made or cannot be written
-    (checked before the members load); a member that is not a model directory, or differs from the first in more than
+    directory (or empty), and never when it is, holds or lies inside one of the members. Raises
+    WinnerError naming the directory or file at fault: an `out` that is, holds or lies inside a
+    member, is a file or a directory other than a model directory (a run directory, say), cannot
+    be made or cannot be written (these whether or not overwrite is given, before the next, and
+    before the members load), or exists (without overwrite); a member that is not a model
+    directory, or differs from the first in more than
     train.seed (check_members); a dev file not found or without the target type.
     """
     dirs, out = [Path(d) for d in model_dirs], Path(out)
     _refuse_member_out(out, dirs)
-    if checkpoint.present(out) and not overwrite:
-        raise WinnerError(f"{out}: exists; add --overwrite to replace it, or choose another --out")
+    # what --overwrite would not replace either is refused first, so that no error suggests --overwrite in vain;
     # os.path.isdir: a name too long is False here, and one error line when made below
     if os.path.isdir(out) and not (out / "meta.json").is_file() and any(out.iterdir()):
         held = ", ".join(sorted(p.name for p in out.iterdir())[:4])
         raise WinnerError(f"--out {out}: is a directory but not a model directory (it holds {held}); --overwrite "
                           f"replaces a model directory only; choose another --out")
-    require_output_dir(out, "--out")
+    require_output_dir(out, "--out")  # a file at `out` or in its path, or a directory not writable
+    if checkpoint.present(out) and not overwrite:
+        raise WinnerError(f"{out}: exists; add --overwrite to replace it, or choose another --out")
     # made before the members load: an --out that cannot be made is one error before any work (and is
     # removed again when the build fails); checkpoint.save replaces the empty directory
     with outdir.made(out, "the ensemble's model directory") as made:

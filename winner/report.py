@@ -4,8 +4,9 @@ The text summary needs only the run directory. The picture (training loss,
 dev precision/recall/F1 and the threshold per epoch, and the dev score
 distributions of true and corrupted windows with the threshold) needs
 matplotlib, an optional extra (INSTALL_HINT): it is imported
-only here, only when the picture is drawn, and through the Agg canvas, so no
-display or GUI backend is ever involved.
+only here and in winner.picture (which checks --out and writes the file),
+only when it is installed, and drawn through the Agg canvas, so no display
+or GUI backend is ever involved.
 
 "True" dev windows are those whose centre token is inside a target entity;
 "corrupted" ones are the rest, the windows the default `outside` corruption
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from winner import checkpoint, recipe
+from winner import checkpoint, picture, recipe
 from winner.corpus import read_conll
 from winner.errors import WinnerError, lines as text_lines, read_text, where
 
@@ -119,12 +120,9 @@ def summary(run: Run) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_png(run: Run, out: Path) -> bool:
-    """Draw the curves and the score histograms into `out`; False when matplotlib is not installed."""
-    try:
-        import matplotlib  # noqa: F401  (the optional extra)
-    except ImportError:
-        return False
+def write_picture(run: Run, out: Path, format: str) -> None:
+    """Draw the curves and the score histograms into file `out` as `format` (picture.target's); needs
+    matplotlib. Raises WinnerError when the file cannot be written (picture.save)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -167,13 +165,16 @@ def write_png(run: Run, out: Path) -> bool:
                   ylabel="density")
     histogram.legend()
     figure.suptitle(f"{run.directory}: best dev {run.target} F1 {run.best['dev_f1']:.4f} at epoch {best}")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(out, dpi=100)
-    return True
+    picture.save(figure, out, format)
 
 
 def build(run_dir, out=None) -> tuple[str, Path | None]:
-    """The text summary and the PNG written (default RUN_DIR/report.png), or None without matplotlib."""
+    """The text summary and the picture's file (default RUN_DIR/report.png), or None without matplotlib.
+
+    out: the file, its format read from its extension, .png added to a name without one (winner.picture);
+    it is checked before the run is read, so a WinnerError for it comes before any work."""
+    chosen = picture.target(out if out is not None else Path(run_dir) / "report.png") if picture.available() else None
     run = load(run_dir)
-    out = Path(out) if out is not None else run.directory / "report.png"
-    return summary(run), (out if write_png(run, out) else None)
+    if chosen is not None:
+        write_picture(run, *chosen)
+    return summary(run), (chosen[0] if chosen else None)

@@ -11,7 +11,9 @@ settings asked for now (otherwise that run fails with the setting that
 differs, until --overwrite), and trains again those that do not (a killed
 worker's run is started anew). A training that fails is listed with its
 error and the others go on. The rows make one table, printed and written to
-OUT/sweep.tsv and OUT/sweep.json.
+OUT/sweep.tsv and OUT/sweep.json; the files also keep the row of a run that
+failed now but still holds a finished run (one refused for its settings), so
+that a failing sweep never writes a table that drops a finished run.
 """
 
 from __future__ import annotations
@@ -43,13 +45,17 @@ class Training:
 
 @dataclass
 class SweepResult:
-    """The rows of the finished trainings (one dict each, COLUMNS), in sweep order, and the failed ones
-    as (name, seed, one-line error)."""
+    """The rows of the trainings finished now or kept (one dict each, COLUMNS), in sweep order, and the
+    failed ones as (name, seed, one-line error). `table` is what OUT/sweep.tsv and sweep.json hold:
+    `rows` and, in their places, the rows of runs that failed now but whose run directories still hold
+    a finished run (one refused for its settings is left as it was), so that a failing sweep drops
+    no finished run from the table."""
 
     out: Path
     rows: list = field(default_factory=list)
     failures: list = field(default_factory=list)
     skipped: int = 0
+    table: list = field(default_factory=list)
 
 
 def trainings(configs: Sequence, overrides: Sequence[str] = ()) -> list[Training]:
@@ -136,6 +142,11 @@ def finished_row(entry: Training, cfg, run_dir: Path) -> dict:
     config_module.require_same(cfg, config_module.load(saved_path), (), entry.config, saved_path,
                                "a sweep keeps a finished run only with the settings it was trained with "
                                "(--overwrite trains it again)")
+    return read_row(run_dir)
+
+
+def read_row(run_dir: Path) -> dict:
+    """The row in run_dir/sweep-result.json; a WinnerError when it is missing or not a row."""
     try:
         row = json.loads(read_text(run_dir / RESULT, "sweep result"))
     except ValueError:
@@ -159,7 +170,8 @@ def sweep(configs: Sequence, seeds: Sequence[int] = (0,), out="runs/sweep", over
     trained with other settings is a failure naming the setting (finished_row). Config errors, an
     OUT that cannot be made, or a scheduler that cannot be reached raise WinnerError before any
     training starts (an OUT made here is removed again); a training that fails is in the result's
-    failures and the others go on; the table is written to OUT/sweep.tsv and OUT/sweep.json."""
+    failures and the others go on; the table (SweepResult.table: the rows, and those of failed runs
+    whose directories still hold a finished run) is written to OUT/sweep.tsv and OUT/sweep.json."""
     distributed.require("winner.sweep")
     entries, seeds = trainings(configs, overrides), list(seeds)
     out = Path(os.path.abspath(out))
@@ -189,8 +201,20 @@ def sweep(configs: Sequence, seeds: Sequence[int] = (0,), out="runs/sweep", over
                 failures[todo[outcome.index]] = outcome.error
         result.rows = [rows[i] for i in sorted(rows)]
         result.failures = [(runs[i][0].name, runs[i][1], failures[i]) for i in sorted(failures)]
+        # a run that failed now but still holds a finished run keeps its row in the table
+        table = {**rows, **{i: row for i in failures if (row := _left_row(runs[i][2])) is not None}}
+        result.table = [table[i] for i in sorted(table)]
         write_table(result)
     return result
+
+
+def _left_row(run_dir: Path) -> dict | None:
+    """The row of the finished run a failed run's directory still holds (one refused for its settings,
+    untouched), or None (never finished, its row removed by the training that failed, or unreadable)."""
+    try:
+        return read_row(run_dir)
+    except WinnerError:
+        return None
 
 
 def render_text(result: SweepResult) -> str:
@@ -210,14 +234,15 @@ def render_text(result: SweepResult) -> str:
 
 
 def write_table(result: SweepResult) -> None:
-    """OUT/sweep.tsv (one row per finished run, COLUMNS) and OUT/sweep.json (rows and failures)."""
+    """OUT/sweep.tsv (one row per finished run of result.table, COLUMNS) and OUT/sweep.json (those rows
+    and this sweep's failures)."""
     from winner.checkpoint import write_atomic
 
-    tsv = ["\t".join(COLUMNS)] + ["\t".join(str(r[c]) for c in COLUMNS) for r in result.rows]
+    tsv = ["\t".join(COLUMNS)] + ["\t".join(str(r[c]) for c in COLUMNS) for r in result.table]
     failures = [{"name": n, "seed": s, "error": e} for n, s, e in result.failures]
     try:
         result.out.mkdir(parents=True, exist_ok=True)
         write_atomic(result.out / "sweep.tsv", "\n".join(tsv) + "\n")
-        write_atomic(result.out / "sweep.json", json.dumps({"runs": result.rows, "failures": failures}, indent=1) + "\n")
+        write_atomic(result.out / "sweep.json", json.dumps({"runs": result.table, "failures": failures}, indent=1) + "\n")
     except OSError as exc:
         raise WinnerError(f"{result.out}: cannot write the sweep's table ({exc.strerror or exc})") from None
