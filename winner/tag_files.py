@@ -120,6 +120,7 @@ def tag_file(model_dir: str, source: str, output: str, input_format: str, fmt: s
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, output_path)
+        _clear_leftovers(output_path)  # a killed task's, for this output: the output is complete now
     except OSError as exc:  # reading the input is a WinnerError already: this is the output's side
         tmp.unlink(missing_ok=True)
         raise WinnerError(f"{output}: cannot write the output ({exc.strerror or exc})") from None
