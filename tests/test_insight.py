@@ -138,6 +138,7 @@ def test_explain_text_shows_the_window_score_and_threshold(models):
     loaded = checkpoint.load(models["tanh"])
     result = invoke("explain", "--model", models["tanh"], "--all", SENTENCE)
     assert result.exit_code == 0, result.output
+    assert invoke("explain", "-m", models["tanh"], "--all", SENTENCE).stdout == result.stdout  # -m as predict has
     text = result.stdout
     assert f"threshold {loaded.threshold:+.3f}" in text and "bias" in text and "= score" in text
     assert "<s>" in text and "</s>" in text

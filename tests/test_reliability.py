@@ -156,6 +156,8 @@ TRAIN_CASES = {
                          "override 'data.dev={tmp}/none.txt': file not found: {tmp}/none.txt"),
     "missing-vectors-file": ({}, [DEFAULT_CONFIG, "features.vectors={tmp}/none.txt"],
                              "override 'features.vectors={tmp}/none.txt': file not found"),
+    "train-file-a-directory": ({}, [DEFAULT_CONFIG, "data.train={tmp}"],
+                               "override 'data.train={tmp}': {tmp} is a directory; expected a file"),
     # overrides
     "override-unknown-section": ({}, [DEFAULT_CONFIG, "trian.lr=0.1"], "override 'trian.lr=0.1': unknown section 'trian'"),
     "override-unknown-key": ({}, [DEFAULT_CONFIG, "model.hiden=10"], "override 'model.hiden=10': unknown key 'model.hiden' (did you mean 'model.hidden'?)"),

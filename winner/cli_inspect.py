@@ -27,7 +27,7 @@ class ExplainFormat(str, Enum):
 
 def explain(
     text: Optional[str] = typer.Argument(None, help="A sentence; omitted or '-': read one sentence per line from stdin."),
-    model_dir: Path = typer.Option(Path(DEFAULT_MODEL), "--model", help="Model directory."),
+    model_dir: Path = typer.Option(Path(DEFAULT_MODEL), "--model", "-m", help="Model directory."),
     every_token: bool = typer.Option(False, "--all", help="Explain every token, not only those tagged as the class."),
     format: ExplainFormat = typer.Option(ExplainFormat.text, "--format", help="text: a table per token; json: one object per sentence."),
     chosen: Optional[str] = typer.Option(None, "--class", help="Softmax models: the class whose logit to explain (default the target type)."),

@@ -357,6 +357,8 @@ def check_paths(config: Config, source: str = "config",
     for key, value in (("data.train", config.data.train), ("data.dev", config.data.dev),
                        ("features.vectors", config.features.vectors),
                        ("features.gazetteer", config.features.gazetteer)):
+        if value is not None and Path(value).is_dir():
+            raise WinnerError(f"{origin(key, source, overrides)}: {value} is a directory; expected a file")
         if value is not None and not Path(value).is_file():
             raise WinnerError(f"{origin(key, source, overrides)}: file not found: {value}{hints.get(key, '')}")
     if config.train.teacher is not None and not Path(config.train.teacher).is_dir():
