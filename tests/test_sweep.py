@@ -173,6 +173,14 @@ def test_a_finished_run_is_kept_only_with_its_own_settings(dask_client, tmp_path
     kept = sweeping.sweep([str(path)], [0], out, ["model.hidden=10", "train.epochs=2"], client=dask_client,
                           progress=False)
     assert kept.rows == again.rows and kept.skipped == 1
+    # --overwrite with a training that saves no model: the run is put back, its row with it, and kept after
+    diverged = sweeping.sweep([str(path)], [0], out, ["model.hidden=10", "train.epochs=2", "train.lr=1e12"],
+                              client=dask_client, progress=False, overwrite=True)
+    assert diverged.rows == [] and "training diverged" in diverged.failures[0][2]
+    assert diverged.table == again.rows
+    after = sweeping.sweep([str(path)], [0], out, ["model.hidden=10", "train.epochs=2"], client=dask_client,
+                           progress=False)
+    assert after.rows == again.rows and after.skipped == 1
 
 
 def test_an_out_that_cannot_be_made_is_one_line_and_a_failed_sweep_leaves_no_directory(tmp_path):

@@ -107,17 +107,34 @@ def train_one(config: str, overrides: tuple, seed: int, run_dir: str, name: str)
         run_path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise WinnerError(f"{run_dir}: cannot create the run directory ({exc.strerror or exc})") from None
-    (run_path / RESULT).unlink(missing_ok=True)  # an --overwrite run that fails must not pass for the old one
+    # An --overwrite run that fails must not pass for the old one; but when it saved no model, the old run
+    # is put back (winner.replacing), and its row with it, so that the run is kept, not trained again.
+    old_row, old_model = _read(run_path / RESULT), _read(run_path / "model-best" / "meta.json")
+    (run_path / RESULT).unlink(missing_ok=True)
     started = time.perf_counter()
-    with threadpool_limits(limits=1, user_api="blas"), open(run_path / "train.log", "w", encoding="utf-8") as log:
-        result = run.run_training(config, [*overrides, f"train.seed={seed}", f"output.run_dir={run_dir}"],
-                                  log=lambda line: print(line, file=log, flush=True), overwrite=True)
+    try:
+        with threadpool_limits(limits=1, user_api="blas"), \
+                open(run_path / "train.log", "w", encoding="utf-8") as log:
+            result = run.run_training(config, [*overrides, f"train.seed={seed}", f"output.run_dir={run_dir}"],
+                                      log=lambda line: print(line, file=log, flush=True), overwrite=True)
+    except BaseException:
+        if old_row is not None and old_model is not None and _read(run_path / "model-best" / "meta.json") == old_model:
+            checkpoint.write_atomic(run_path / RESULT, old_row.decode("utf-8"))
+        raise
     best = result.best
     row = {"name": name, "seed": seed, "dev_f1": best["dev_f1"], "dev_precision": best["dev_precision"],
            "dev_recall": best["dev_recall"], "epoch": best["epoch"], "seconds": round(time.perf_counter() - started, 3),
            "windows_per_s": round(statistics.mean(r["windows_per_s"] for r in result.rows), 1), "run_dir": run_dir}
     checkpoint.write_atomic(run_path / RESULT, json.dumps(row) + "\n")
     return row
+
+
+def _read(path: Path) -> bytes | None:
+    """A file's bytes, or None when it cannot be read."""
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
 
 
 def _check(entry: Training, seed: int, run_dir: Path):
