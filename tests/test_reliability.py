@@ -310,6 +310,17 @@ def test_a_killed_overwrite_run_is_settled_by_the_next_run(marked_run, new_model
         assert snapshot(marked_run) == before
 
 
+def test_a_run_set_aside_in_part_is_put_back_whole(marked_run):
+    """Stopped after model-best was moved and before model-last: the old model-last must not pass for a
+    new run's model (which would delete the old model-best); the next run puts the part back."""
+    before = snapshot(marked_run)
+    (marked_run / replacing.MOVING).mkdir()
+    (marked_run / "model-best").rename(marked_run / replacing.MOVING / "model-best")
+    result = invoke("train", DEFAULT_CONFIG, f"output.run_dir={marked_run}", "train.epochs=1")
+    assert_one_error_line(result.exit_code, result.stdout, result.stderr, f"{marked_run}: holds a training run")
+    assert snapshot(marked_run) == before and not (marked_run / replacing.MOVING).exists()
+
+
 def test_resume_and_overwrite_together_are_refused(marked_run):
     before = snapshot(marked_run)
     result = invoke("train", DEFAULT_CONFIG, f"output.run_dir={marked_run}", "train.epochs=3", "--resume",

@@ -21,12 +21,18 @@ from typing import Callable, Sequence
 from winner import checkpoint
 
 ASIDE = ".replaced"  # hidden: not a run file, and outside a glob of the directory's files
+MOVING = ".replacing"  # the files being set aside, renamed ASIDE once all of them are there
 
 
 def settle(run_dir: Path, files: Sequence[str], models: Sequence[str]) -> bool:
     """Deal with run_dir/.replaced, if there: delete it when one of `models` (names among `files`) is
     in run_dir, else delete `files` from run_dir and move the files kept aside back. Returns True when
-    the old run was put back."""
+    the old run was put back. Files set aside only in part (MOVING: the new run never started) go back."""
+    moving = run_dir / MOVING
+    if moving.is_dir():
+        for kept in moving.iterdir():
+            os.replace(kept, run_dir / kept.name)
+        moving.rmdir()
     aside = run_dir / ASIDE
     if not aside.is_dir():
         return False
@@ -43,15 +49,19 @@ def settle(run_dir: Path, files: Sequence[str], models: Sequence[str]) -> bool:
 
 def set_aside(run_dir: Path, files: Sequence[str], log: Callable[[str], None]) -> None:
     """Move `files` of run_dir into run_dir/.replaced (a crashed save's leftovers first put right:
-    checkpoint.recover), for settle() to delete or put back when the new run ends."""
-    aside = run_dir / ASIDE
+    checkpoint.recover), for settle() to delete or put back when the new run ends. They go through
+    run_dir/.replacing, renamed .replaced once all are in it: a process stopped half-way leaves the
+    old files that were not moved yet beside .replacing, never beside .replaced, where settle() would
+    take them for the new run's."""
+    moving = run_dir / MOVING
     moved = []
     for name in files:
         checkpoint.recover(run_dir / name)
         if os.path.lexists(run_dir / name):
-            aside.mkdir(exist_ok=True)
-            os.replace(run_dir / name, aside / name)
+            moving.mkdir(exist_ok=True)
+            os.replace(run_dir / name, moving / name)
             moved.append(name)
     if moved:
+        os.replace(moving, run_dir / ASIDE)
         log(f"--overwrite: {', '.join(moved)} of the run in {run_dir} set aside, to be deleted once this run "
             f"saves a model (put back if it stops before)")
