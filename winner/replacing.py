@@ -1,8 +1,8 @@
 """`winner train --overwrite`: the run a directory holds is kept aside until the new run has a model.
 
 The new run may stop before it saves anything: a divergence in the first
-epoch (train.lr=1e9, say), Ctrl-C before the first step (after it, Ctrl-C
-saves model-last), a crash. Had the old run been deleted when the new one
+epoch (train.lr=1e9, say), an error, a killed process (Ctrl-C, taken at a
+step's end, saves model-last). Had the old run been deleted when the new one
 started, the directory would then hold neither. So once the new run's config
 and data have passed every check, the old run's files are moved into
 RUN_DIR/.replaced; when the new run ends having saved a model, .replaced is
