@@ -102,3 +102,13 @@ def test_a_write_that_fails_keeps_the_picture_that_was_there(run_dir, tmp_path, 
     assert (result.exit_code, result.stdout) == (1, ""), result.output
     assert result.stderr == f"error: --out {out}: cannot write the picture (No space left on device)\n"
     assert [p.name for p in tmp_path.iterdir()] == ["report.png"] and out.read_bytes() == b"the picture of before"
+
+
+def test_a_path_that_is_no_run_directory_is_named_before_the_default_picture(tmp_path):
+    """Without --out the picture would go to RUN_DIR/report.png: a file given as RUN_DIR is named as the
+    run directory it is not, not as an --out the user never wrote."""
+    afile = tmp_path / "notes.txt"
+    afile.write_text("kept\n")
+    result = invoke("report", afile)
+    assert result.exit_code == 1 and result.stderr.count("\n") == 1, result.output
+    assert result.stderr.startswith(f"error: {afile / 'metrics.jsonl'}: ") and "--out" not in result.stderr

@@ -172,7 +172,9 @@ def build(run_dir, out=None) -> tuple[str, Path | None]:
     """The text summary and the picture's file (default RUN_DIR/report.png), or None without matplotlib.
 
     out: the file, its format read from its extension, .png added to a name without one (winner.picture);
-    it is checked before the run is read, so a WinnerError for it comes before any work."""
+    it is checked before model-best scores the dev file, so a WinnerError for it comes before that work,
+    but after the run directory's metrics.jsonl is read: a path that is no run directory is named so."""
+    read_metrics(Path(run_dir) / "metrics.jsonl")
     chosen = picture.target(out if out is not None else Path(run_dir) / "report.png") if picture.available() else None
     run = load(run_dir)
     if chosen is not None:
