@@ -471,3 +471,22 @@ def test_a_failed_run_leaves_no_directory_it_made(dask_client, model, tmp_path):
     tag_files.predict_files(model, [str(tmp_path / "in/bad.conll")], tmp_path / "kept", client=dask_client,
                             progress=False, input_format="conll")
     assert (tmp_path / "kept").is_dir()  # a directory the user had stays
+
+
+def test_a_written_output_clears_only_the_temporary_files_of_ended_processes(tmp_path):
+    """After a task has written its output, a killed task's temporary file for it goes; that of a
+    process still running (a copy of the task Dask runs at once) or of another host stays."""
+    import socket
+    import subprocess
+
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                           text=True, check=True).stdout.strip()
+    output = tmp_path / "a.conll"
+    output.write_text("done\n")
+    host = socket.gethostname()
+    names = {"dead": f".a.conll.tmp-{host}-{ended}", "running": f".a.conll.tmp-{host}-{os.getpid()}",
+             "elsewhere": f".a.conll.tmp-other-host-{ended}"}
+    for name in names.values():
+        (tmp_path / name).write_text("part")
+    tag_files._clear_dead_leftovers(output)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["a.conll", names["running"], names["elsewhere"]])

@@ -16,8 +16,10 @@ when the run writes nothing into it (winner.outdir).
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -97,8 +99,27 @@ def _model(model_dir: str):
 
 
 def _temporary(output: Path) -> Path:
-    """Where a task writes before the rename: hidden, so that a glob of outputs does not take it."""
-    return output.with_name(f".{output.name}.tmp-{os.getpid()}")
+    """Where a task writes before the rename: hidden, so that a glob of outputs does not take it; named
+    by the task's host and process, so that a file a killed task left is told from a running one's."""
+    return output.with_name(f".{output.name}.tmp-{socket.gethostname()}-{os.getpid()}")
+
+
+def _clear_dead_leftovers(output: Path) -> None:
+    """Delete the temporary files beside `output` of processes of this host that have ended (a killed
+    task's): a running task's, such as a copy of this task Dask runs at once elsewhere, stays. Never
+    raises: the output is written already."""
+    host = socket.gethostname()
+    for leftover in output.parent.glob(f".{glob.escape(output.name)}.tmp-*"):
+        owner, _, pid = leftover.name.rpartition(".tmp-")[2].rpartition("-")
+        if owner != host or not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:  # ended: its file is a leftover
+            with contextlib.suppress(OSError):
+                leftover.unlink()
+        except OSError:  # a process of another user's: running
+            continue
 
 
 def tag_file(model_dir: str, source: str, output: str, input_format: str, fmt: str, replace: bool = False) -> int | None:
@@ -120,13 +141,13 @@ def tag_file(model_dir: str, source: str, output: str, input_format: str, fmt: s
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, output_path)
-        _clear_leftovers(output_path)  # a killed task's, for this output: the output is complete now
     except OSError as exc:  # reading the input is a WinnerError already: this is the output's side
         tmp.unlink(missing_ok=True)
         raise WinnerError(f"{output}: cannot write the output ({exc.strerror or exc})") from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    _clear_dead_leftovers(output_path)  # a killed task's, for this output: the output is complete now
     return tokens
 
 
