@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from winner import threads
-from winner.threads import VARIABLES, chosen
+from winner.threads import VARIABLES, given
 
 threadpoolctl = pytest.importorskip("threadpoolctl")
 
@@ -74,14 +74,16 @@ def test_threads_option_and_winner_threads_override_the_variables():
     assert set(blas_threads(WINNER_THREADS="2", OPENBLAS_NUM_THREADS="1")) == {2}
 
 
-def test_rule_order_and_values_that_are_not_counts():
-    assert chosen(None, {}) == 1
-    assert chosen(3, {"OPENBLAS_NUM_THREADS": "2"}) == 3
-    assert chosen(None, {"OMP_NUM_THREADS": "4", "OPENBLAS_NUM_THREADS": "2"}) == 2  # OpenBLAS reads its own first
-    assert chosen(None, {"OMP_NUM_THREADS": "4", "MKL_NUM_THREADS": "3"}) == 3
-    assert chosen(None, {"OMP_NUM_THREADS": "4,2"}) == 4  # nested OpenMP levels: the first
+def test_rule_order_and_values_that_are_not_counts(monkeypatch):
+    monkeypatch.setattr(threads, "_configured", [])  # configure() below records its count for the process
+    monkeypatch.setattr(threads, "_wrote", [])
+    assert given(None, {}) is None and threads.configure(None, {}) == threads.DEFAULT == 1
+    assert given(3, {"OPENBLAS_NUM_THREADS": "2"}) == 3
+    assert given(None, {"OMP_NUM_THREADS": "4", "OPENBLAS_NUM_THREADS": "2"}) == 2  # OpenBLAS reads its own first
+    assert given(None, {"OMP_NUM_THREADS": "4", "MKL_NUM_THREADS": "3"}) == 3
+    assert given(None, {"OMP_NUM_THREADS": "4,2"}) == 4  # nested OpenMP levels: the first
     for value in ("", "0", "-1", "two", "²", "٣"):  # a digit int() refuses; one BLAS cannot read
-        assert chosen(None, {"OPENBLAS_NUM_THREADS": value, "OMP_NUM_THREADS": "2"}) == 2
+        assert given(None, {"OPENBLAS_NUM_THREADS": value, "OMP_NUM_THREADS": "2"}) == 2
 
 
 def test_configure_writes_every_variable():

@@ -54,12 +54,6 @@ def given(threads: int | None, environ: MutableMapping[str, str]) -> int | None:
     return None
 
 
-def chosen(threads: int | None, environ: MutableMapping[str, str]) -> int:
-    """The BLAS thread count by the rule above: `threads` from --threads, else the user's variables, else 1."""
-    count = given(threads, environ)
-    return DEFAULT if count is None else count
-
-
 _configured: list[int | None] = []  # the count the user gave when configure() ran (None: none given)
 _wrote: list[tuple[MutableMapping[str, str], dict[str, str]]] = []  # (mapping, its variables) configure() last wrote
 TAGGING = ("predict", "eval")  # the commands whose cores go to processes (winner.workers, winner.forked)
@@ -79,8 +73,9 @@ def configure(threads: int | None = None, environ: MutableMapping[str, str] = os
               tagging: bool = False) -> int:
     """Write the BLAS thread count to every variable in VARIABLES; returns it. Call before numpy is imported.
 
-    The count is chosen() by the rule above, or 1 for a command that tags (`tagging`: one of TAGGING),
-    whose processes (for_tagging()) take the cores instead."""
+    The count is the user's by rule 1 or 2 (given(); in a second call, not the variables the first
+    wrote: _users()), else DEFAULT by rule 3; or 1 for a command that tags (`tagging`: one of
+    TAGGING), whose processes (for_tagging()) take the cores instead."""
     user = _users(threads, environ)
     _configured[:] = [user]
     count = 1 if tagging else (DEFAULT if user is None else user)
