@@ -50,7 +50,8 @@ class Evaluation:
     predicted, recall = correct / gold, f1 their harmonic mean (fractions in [0, 1]); gold, predicted,
     correct are entity counts, of all the model's types together (conlleval's overall line), and
     types holds each type's own; tokens and sentences are counted in the file; token_accuracy is
-    the share of tokens whose label is right (not an F1)."""
+    the share of tokens whose whole IOB2 tag is right, by conlleval's rule (winner.train.token_accuracy;
+    not an F1)."""
 
     precision: float
     recall: float
