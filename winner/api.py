@@ -134,7 +134,7 @@ class Model:
         enforced line by line. Raises WinnerError naming the file and line of a problem, and when the
         file holds no entity of the model's target type unless allow_no_gold."""
         from winner import scoring
-        from winner.config import SCHEMES
+        from winner.config_values import SCHEMES
         from winner.results import Evaluation
 
         if scheme not in SCHEMES:

@@ -160,7 +160,7 @@ def evaluate(
 
     from winner import scoring, threads
     from winner.casing import RECASINGS
-    from winner.config import SCHEMES
+    from winner.config_values import SCHEMES
 
     if scheme not in SCHEMES:
         raise WinnerError(f"--scheme '{scheme}': expected {', '.join(SCHEMES[:-1])} or {SCHEMES[-1]}")

@@ -2,29 +2,24 @@
 
 Defaults live in the dataclasses below; a YAML file only says what differs.
 Unknown keys are refused (with the closest valid key suggested), so a typo
-never silently falls back to a default.
+never silently falls back to a default. What each value may be (its type,
+range or choices) is winner.config_values.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
-import re
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
+from winner import config_values
 from winner.errors import WinnerError, read_text
 from winner.yamltext import DuplicateKey, UniqueKeyLoader, parse_yaml
 
-ACTIVATIONS = ("tanh", "sigmoid", "hardtanh", "relu")
-OPTIMIZERS = ("sgd", "adagrad")
-CORRUPTIONS = ("outside", "replace_centre")
-SCHEMES = ("auto", "iob1", "iob2", "iobes")
-OBJECTIVES = ("max_margin", "softmax")
 
 
 @dataclass(frozen=True)
@@ -114,42 +109,6 @@ class Config:
 
 SECTIONS = {f.name: f.default_factory for f in dataclasses.fields(Config)}
 
-# (section, key) -> (test, what the value must be)
-_RULES = {
-    ("data", "scheme"): (lambda v: v in SCHEMES, f"one of {', '.join(SCHEMES)}"),
-    ("data", "target"): (lambda v: bool(v.strip()), "a non-empty entity type"),
-    ("data", "case_augment_lower"): (lambda v: 0 <= v <= 1, "a number from 0 to 1"),
-    ("data", "case_augment_upper"): (lambda v: 0 <= v <= 1, "a number from 0 to 1"),
-    ("data", "types"): (lambda v: v == "all" or (isinstance(v, list) and len(v) > 0 and len(set(v)) == len(v)),
-                        "'all' or a list of distinct entity types"),
-    ("features", "half_window"): (lambda v: v >= 0, "an integer >= 0"),
-    ("features", "word_dim"): (lambda v: v >= 1, "an integer >= 1"),
-    ("features", "caps_dim"): (lambda v: v >= 0, "an integer >= 0"),
-    ("features", "min_count"): (lambda v: v >= 1, "an integer >= 1"),
-    ("features", "suffix_dim"): (lambda v: v >= 0, "an integer >= 0"),
-    ("features", "suffix_length"): (lambda v: v >= 1, "an integer >= 1"),
-    ("features", "gazetteer_dim"): (lambda v: v >= 1, "an integer >= 1"),
-    ("model", "hidden"): (lambda v: v >= 1, "an integer >= 1"),
-    ("model", "activation"): (lambda v: v in ACTIVATIONS, f"one of {', '.join(ACTIVATIONS)}"),
-    ("train", "objective"): (lambda v: v in OBJECTIVES, f"one of {', '.join(OBJECTIVES)}"),
-    ("train", "optimizer"): (lambda v: v in OPTIMIZERS, f"one of {', '.join(OPTIMIZERS)}"),
-    ("train", "lr"): (lambda v: v > 0, "a number > 0"),
-    ("train", "epochs"): (lambda v: v >= 1, "an integer >= 1"),
-    ("train", "batch_size"): (lambda v: v >= 1, "an integer >= 1"),
-    ("train", "k"): (lambda v: v >= 1, "an integer >= 1"),
-    ("train", "corruption"): (lambda v: v in CORRUPTIONS, f"one of {', '.join(CORRUPTIONS)}"),
-    ("train", "margin"): (lambda v: v > 0, "a number > 0"),
-    ("train", "l2"): (lambda v: v >= 0, "a number >= 0"),
-    ("train", "dropout"): (lambda v: 0 <= v < 1, "a number from 0 up to (not including) 1"),
-    ("train", "patience"): (lambda v: v >= 0, "an integer >= 0"),
-    ("decode", "document_consistency"): (lambda v: 0 <= v <= 1, "a number from 0 to 1"),
-    ("output", "run_dir"): (lambda v: bool(v.strip()), "a non-empty path"),
-}
-
-
-_FLOAT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
-
-
 def _closest(name: str, options, section: str | None = None) -> str:
     """' (did you mean 'train.lr'?)' for the option closest to `name`, named as the user writes it."""
     import difflib  # only on the error path
@@ -160,52 +119,6 @@ def _closest(name: str, options, section: str | None = None) -> str:
 
 def _section_fields(name: str) -> dict:
     return {f.name: f for f in dataclasses.fields(SECTIONS[name])}
-
-
-# what a field's type asks for, in the words of the _RULES above
-_KINDS = {"bool": "true or false", "int": "an integer", "float": "a number", "str": "a string"}
-
-
-def _shown(value) -> str:
-    """A value as YAML writes it (null, true, false), else its repr: the user wrote YAML."""
-    if value is None or isinstance(value, bool):
-        return yaml.safe_dump(value).split("\n")[0]
-    return repr(value)
-
-
-def _coerce(value, annotation, where: str):
-    """Check one value against its field's type; ints are accepted where floats are."""
-    ann = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", str(annotation))
-    optional = ann.startswith("typing.Optional[") or ann.startswith("Optional[")
-    base = ann.split("[", 1)[1].rstrip("]") if optional else ann
-    if value is None and optional:
-        return None
-    if base == "bool":
-        if isinstance(value, bool):
-            return value
-    elif base == "int":
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    elif base == "float":
-        if isinstance(value, str) and _FLOAT.fullmatch(value.strip()):
-            value = float(value)  # YAML 1.1 reads 1e-3 (no dot) as a string; users mean a number
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            if not math.isfinite(value):
-                raise WinnerError(f"{where}: must be a finite number, got {_shown(value)}")
-            return float(value)
-    elif base == "str":
-        if isinstance(value, str):
-            return value
-    elif base == "list":  # data.types: a list of names, or the one word 'all'
-        if value == "all" or (isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value)):
-            return value
-        raise WinnerError(f"{where}: expected 'all' or a list of entity types, got {_shown(value)}")
-    elif base == "dict":
-        if isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
-            return dict(value)
-        raise WinnerError(f"{where}: expected a mapping of names to names, got {_shown(value)}")
-    raise WinnerError(f"{where}: expected {_KINDS.get(base, base)}{' or null' if optional else ''}, "
-                      f"got {_shown(value)}")
 
 
 def from_dict(raw: dict, source: str = "config", given: typing.Mapping[str, str] | None = None) -> Config:
@@ -234,11 +147,7 @@ def from_dict(raw: dict, source: str = "config", given: typing.Mapping[str, str]
             if key not in fields:
                 raise WinnerError(f"{source}: unknown key '{name}.{key}'{_closest(str(key), fields, name)}")
             where = given.get(f"{name}.{key}") or f"{source}: {name}.{key}"
-            value = _coerce(value, fields[key].type, where)
-            rule = _RULES.get((name, key))
-            if rule and value is not None and not rule[0](value):
-                raise WinnerError(f"{where}: must be {rule[1]}, got {_shown(value)}")
-            checked[key] = value
+            checked[key] = config_values.checked(name, key, value, fields[key].type, where)
         sections[name] = cls(**checked)
     config = Config(**sections)
     _check_objective(config, source, given)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from winner import gates, model
-from winner.config import OBJECTIVES
+from winner.config_values import OBJECTIVES
 
 NAMES = OBJECTIVES  # train.objective's choices, each a class below (make)
 
