@@ -88,8 +88,10 @@ def test_bytes_that_are_not_utf8_text_are_an_error_naming_the_line(tmp_path, dat
 def test_a_command_line_argument_that_held_bytes_not_utf8_is_an_error():
     """Python reads such an argument with surrogateescape (PEP 383): U+DC80 + byte."""
     text = b"Caf\xe9 in Paris".decode("utf-8", "surrogateescape")
-    with pytest.raises(WinnerError, match=r"^TEXT: not valid UTF-8 \(byte 0xe9\)$"):
+    with pytest.raises(WinnerError, match=r"^TEXT:1: not valid UTF-8 \(byte 0xe9\)$"):
         list(stream.text_batches(text))
+    with pytest.raises(WinnerError, match=r"^TEXT:3: not valid UTF-8 \(byte 0xfc\)$"):  # the line, as in a file
+        list(stream.text_batches(b"Paris\nis nice\nM\xfcnchen too".decode("utf-8", "surrogateescape")))
 
 
 def test_in_memory_streams_are_read_too():

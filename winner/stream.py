@@ -112,7 +112,8 @@ def text_batches(text: str, limit: int = BATCH_LINES) -> Iterator[list[str]]:
     was not valid UTF-8 in a command-line argument (Python reads it as a lone surrogate, PEP 383)."""
     escaped = _ESCAPED_BYTE.search(text)
     if escaped:
-        raise WinnerError(f"TEXT: not valid UTF-8 (byte 0x{ord(escaped.group()) - 0xDC00:02x})")
+        line = text.count("\n", 0, escaped.start()) + 1
+        raise WinnerError(f"{where('TEXT', line)}: not valid UTF-8 (byte 0x{ord(escaped.group()) - 0xDC00:02x})")
     lines = errors.lines(text.removeprefix(BOM)) or [""]
     for start in range(0, len(lines), limit):
         yield lines[start: start + limit]
