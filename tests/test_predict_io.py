@@ -54,20 +54,25 @@ def model(in_repo_root, tmp_path_factory) -> Path:
 # --------------------------------------------------------------------------- CoNLL in, conlleval-ready out
 
 
+def sentence_columns(conll_text: str) -> list[tuple[list[str], list[str]]]:
+    """(gold tags, predicted tags) of each sentence: the second-to-last column and the last."""
+    sentences, gold, guessed = [], [], []
+    for line in conll_text.splitlines() + [""]:
+        columns = line.split()
+        if columns and columns[0] != "-DOCSTART-":
+            gold.append(columns[-2])
+            guessed.append(columns[-1])
+        elif gold:
+            sentences.append((gold, guessed))
+            gold, guessed = [], []
+    return sentences
+
+
 def seqeval_counts(conll_text: str, types: set) -> dict:
     """gold / predicted / correct entities of the given types, gold the second-to-last column and the
     prediction the last, read by seqeval's default mode (conlleval's rules), one sentence at a time."""
     gold = predicted = correct = 0
-    sentences, gold_tags, guessed = [], [], []
-    for line in conll_text.splitlines() + [""]:
-        columns = line.split()
-        if columns and columns[0] != "-DOCSTART-":
-            gold_tags.append(columns[-2])
-            guessed.append(columns[-1])
-        elif gold_tags:
-            sentences.append((gold_tags, guessed))
-            gold_tags, guessed = [], []
-    for g, p in sentences:
+    for g, p in sentence_columns(conll_text):
         g_set = {e for e in get_entities(g) if e[0] in types}
         p_set = {e for e in get_entities(p) if e[0] in types}
         gold, predicted, correct = gold + len(g_set), predicted + len(p_set), correct + len(g_set & p_set)
@@ -78,19 +83,14 @@ def seqeval_accuracy(conll_text: str, types: set) -> float:
     """conlleval's token accuracy (seqeval's accuracy_score: the share of tokens whose whole tag is
     right) of the last column against the second-to-last, the gold tags first written in IOB2 from
     the entities seqeval finds in them, those of types not in `types` as O."""
-    gold, predicted, sentence = [], [], []
-    for line in conll_text.splitlines() + [""]:
-        columns = line.split()
-        if columns and columns[0] != "-DOCSTART-":
-            sentence.append(columns[-2])
-            predicted.append(columns[-1])
-        elif sentence:
-            iob2 = ["O"] * len(sentence)
-            for kind, start, end in get_entities(sentence):  # end inclusive
-                if kind in types:
-                    iob2[start: end + 1] = [f"B-{kind}"] + [f"I-{kind}"] * (end - start)
-            gold += iob2
-            sentence = []
+    gold, predicted = [], []
+    for sentence, guessed in sentence_columns(conll_text):
+        iob2 = ["O"] * len(sentence)
+        for kind, start, end in get_entities(sentence):  # end inclusive
+            if kind in types:
+                iob2[start: end + 1] = [f"B-{kind}"] + [f"I-{kind}"] * (end - start)
+        gold += iob2
+        predicted += guessed
     return accuracy_score([gold], [predicted])
 
 
